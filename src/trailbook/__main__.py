@@ -1,0 +1,3 @@
+from trailbook.cli.main import main
+
+main()

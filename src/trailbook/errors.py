@@ -1,0 +1,92 @@
+"""Typed errors raised by the service layer. The API maps them to HTTP status codes,
+the CLI to one line and a non-zero exit. Every error has a stable code, a message and
+optional details naming the offending field."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True, slots=True)
+class ErrorDetail:
+    field: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"field": self.field, "reason": self.reason}
+
+
+class TrailbookError(Exception):
+    code: ClassVar[str] = "error"
+    status: ClassVar[int] = 400
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or []
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "error": {
+                "code": self.code,
+                "message": self.message,
+                "details": [d.as_dict() for d in self.details],
+            }
+        }
+
+    def one_line(self) -> str:
+        if not self.details:
+            return self.message
+        parts = "; ".join(f"{d.field}: {d.reason}" for d in self.details)
+        return f"{self.message} ({parts})"
+
+
+class ValidationFailed(TrailbookError):
+    """The caller sent something that breaks the rules."""
+
+    code = "validation_failed"
+    status = 422
+
+
+class MalformedRequest(TrailbookError):
+    """The request could not be read at all: bad JSON, bad cursor."""
+
+    code = "malformed_request"
+    status = 400
+
+
+class PayloadTooLarge(TrailbookError):
+    code = "payload_too_large"
+    status = 413
+
+
+class Unauthenticated(TrailbookError):
+    code = "unauthenticated"
+    status = 401
+
+
+class Forbidden(TrailbookError):
+    code = "forbidden"
+    status = 403
+
+
+class NotFound(TrailbookError):
+    code = "not_found"
+    status = 404
+
+
+class Conflict(TrailbookError):
+    code = "conflict"
+    status = 409
+
+
+class StorageError(TrailbookError):
+    """The store cannot serve: unreachable, or a schema this code does not know."""
+
+    code = "storage_unavailable"
+    status = 503
+
+
+def field_error(field_name: str, reason: str, *, message: str | None = None) -> ValidationFailed:
+    return ValidationFailed(message or f"invalid {field_name}", [ErrorDetail(field_name, reason)])

@@ -1,0 +1,278 @@
+"""Rules of a valid event beyond its types, and the normalised document it becomes.
+
+Everything here is pure: no clock, no store. The caller passes the tenant and the
+receive time; errors name the field (``events[3].actor.email`` in a batch)."""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import re
+from dataclasses import dataclass
+from hashlib import sha256
+from typing import Any
+
+import msgspec
+import uuid_utils
+
+from trailbook.errors import ErrorDetail, MalformedRequest, ValidationFailed
+from trailbook.integrity.canonical import CanonicalFormError, canonical_json
+from trailbook.model import limits as L
+from trailbook.model.event import SERVER_FIELDS, EventIn
+from trailbook.model.prepared import PreparedEvent
+from trailbook.model.timefmt import format_us, to_us
+from trailbook.query.terms import build_terms
+
+ACTION_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
+CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
+COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+
+# The last segment of an action says what kind of action it is, when the client
+# does not: "client.bill.update" -> update, "user.login" -> login.
+_ACTION_TYPE_BY_VERB = {
+    **dict.fromkeys(("create", "created", "add", "added", "new", "register", "import"), "create"),
+    **dict.fromkeys(("read", "view", "viewed", "get", "list", "search", "open"), "read"),
+    **dict.fromkeys(
+        ("update", "updated", "edit", "change", "changed", "set", "modify", "rename",
+         "scale", "sync", "move", "enable", "disable", "assign"),
+        "update",
+    ),
+    **dict.fromkeys(("delete", "deleted", "remove", "removed", "destroy", "purge"), "delete"),
+    **dict.fromkeys(("login", "signin", "sign_in"), "login"),
+    **dict.fromkeys(("logout", "signout", "sign_out"), "logout"),
+    **dict.fromkeys(("export", "download"), "export"),
+    **dict.fromkeys(("execute", "run", "reboot", "restart", "start", "stop", "deploy"), "execute"),
+    **dict.fromkeys(("grant", "revoke", "permission", "role"), "permission"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    id: int
+    name: str
+    categories: frozenset[str]
+
+
+def infer_action_type(action: str) -> str:
+    return _ACTION_TYPE_BY_VERB.get(action.rsplit(".", 1)[-1], "other")
+
+
+def _path_to_field(path: str, batch: bool) -> str:
+    """msgspec's ``$[3].actor.id`` -> ``events[3].actor.id`` (or ``actor.id``)."""
+    if path.startswith("$["):
+        return ("events" if batch else "") + path[1:]
+    return path.removeprefix("$.").removeprefix("$")
+
+
+def translate_decode_error(exc: msgspec.MsgspecError, *, batch: bool) -> Exception:
+    """Turn a msgspec decode/validation error into a Trailbook error."""
+    if isinstance(exc, msgspec.ValidationError):
+        text = str(exc)
+        reason, _, where = text.partition(" - at `")
+        location = where.rstrip("`") if where else "$"
+        field = _path_to_field(location, batch)
+        unknown = re.match(r"Object contains unknown field `(.+)`", reason)
+        if unknown:
+            name = unknown.group(1)
+            field = f"{field}.{name}" if field else name
+            reason = "unknown field"
+        missing = re.match(r"Object missing required field `(.+)`", reason)
+        if missing:
+            name = missing.group(1)
+            field = f"{field}.{name}" if field else name
+            reason = "required field is missing"
+        if reason.startswith("Expected `array | object`") or (
+            field in ("", "events") and reason.startswith("Expected `object`")
+        ):
+            return ValidationFailed(
+                "the body must be one event (a JSON object) or a batch (a JSON array)",
+                [ErrorDetail("body", reason)],
+            )
+        return ValidationFailed("the event is not valid", [ErrorDetail(field or "body", reason)])
+    return MalformedRequest("the body is not valid JSON", [ErrorDetail("body", str(exc))])
+
+
+class _FreeJson:
+    """Checks free JSON (metadata, change values): depth, key sizes, numbers, and
+    collects the text that full-text search should find."""
+
+    __slots__ = ("exact", "texts")
+
+    def __init__(self) -> None:
+        self.exact = False
+        self.texts: list[str] = []
+
+    def walk(self, value: Any, path: str, depth: int) -> None:
+        if isinstance(value, str):
+            if value:
+                self.texts.append(value)
+        elif isinstance(value, bool) or value is None:
+            return
+        elif isinstance(value, int):
+            if not -L.MAX_SAFE_INTEGER <= value <= L.MAX_SAFE_INTEGER:
+                raise _Bad(path, f"integers must lie within ±{L.MAX_SAFE_INTEGER} (I-JSON)")
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                raise _Bad(path, "numbers must be finite")
+            self.exact = True
+        elif isinstance(value, dict):
+            if depth >= L.MAX_METADATA_DEPTH:
+                raise _Bad(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
+            for key, item in value.items():
+                if len(key) > L.MAX_METADATA_KEY:
+                    raise _Bad(f"{path}.{key[:20]}…", f"keys are at most {L.MAX_METADATA_KEY} "
+                               "characters")
+                if not key.isascii():
+                    self.exact = True
+                self.walk(item, f"{path}.{key}", depth + 1)
+        elif isinstance(value, list):
+            if depth >= L.MAX_METADATA_DEPTH:
+                raise _Bad(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
+            for index, item in enumerate(value):
+                self.walk(item, f"{path}[{index}]", depth + 1)
+
+
+class _Bad(Exception):
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(reason)
+        self.field = field
+        self.reason = reason
+
+
+def _check_server_fields(event: EventIn, prefix: str) -> None:
+    sent = [name for name in SERVER_FIELDS if getattr(event, name) is not msgspec.UNSET]
+    if sent:
+        raise ValidationFailed(
+            "some fields are assigned by the server and must not be sent",
+            [
+                ErrorDetail(
+                    prefix + name,
+                    "taken from the API key" if name == "tenant" else "assigned by the server",
+                )
+                for name in sent
+            ],
+        )
+
+
+def normalize_event(
+    event: EventIn, tenant: TenantInfo, received_us: int, prefix: str = ""
+) -> PreparedEvent:
+    """Validate ``event`` and build its document. ``prefix`` is prepended to field
+    names in errors (``events[3].`` in a batch)."""
+    _check_server_fields(event, prefix)
+    try:
+        return _normalize(event, tenant, received_us)
+    except _Bad as bad:
+        raise ValidationFailed("the event is not valid", [ErrorDetail(prefix + bad.field,
+                                                                       bad.reason)]) from None
+
+
+def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> PreparedEvent:
+    if not ACTION_RE.match(event.action):
+        raise _Bad("action", "use lowercase letters, digits, '_' and '-', in dotted segments "
+                   "(e.g. miner.reboot)")
+    if event.category not in tenant.categories:
+        raise _Bad("category", f"unknown category; this tenant has: "
+                   f"{', '.join(sorted(tenant.categories))}")
+    if event.result == "success" and event.reason is not None:
+        raise _Bad("reason", "a reason is only given with result 'failure'")
+
+    if event.occurred_at is None:
+        occurred_us = received_us
+    else:
+        occurred_us = to_us(event.occurred_at)
+        if occurred_us < 0:
+            raise _Bad("occurred_at", "must not be before 1970-01-01T00:00:00Z")
+        if occurred_us > received_us + L.MAX_FUTURE_SECONDS * 1_000_000:
+            raise _Bad("occurred_at", "lies more than 24 hours ahead of the server clock")
+
+    actor = event.actor
+    if actor.email is not None and not EMAIL_RE.match(actor.email):
+        raise _Bad("actor.email", "not an email address")
+
+    source_doc: dict[str, Any] | None = None
+    if event.source is not None:
+        src = event.source
+        ip = None
+        if src.ip is not None:
+            try:
+                ip = str(ipaddress.ip_address(src.ip))
+            except ValueError:
+                raise _Bad("source.ip", "not an IPv4 or IPv6 address") from None
+        country = None
+        if src.country is not None:
+            if not COUNTRY_RE.match(src.country):
+                raise _Bad("source.country", "use an ISO 3166-1 alpha-2 code such as DE")
+            country = src.country.upper()
+        source_doc = {"ip": ip, "user_agent": src.user_agent, "country": country}
+
+    free = _FreeJson()
+    changes = []
+    for index, change in enumerate(event.changes):
+        free.walk(change.old, f"changes[{index}].old", 1)
+        free.walk(change.new, f"changes[{index}].new", 1)
+        changes.append({"field": change.field, "old": change.old, "new": change.new})
+    metadata_text_start = len(free.texts)
+    free.walk(event.metadata, "metadata", 0)
+    if event.metadata:
+        size = len(msgspec.json.encode(event.metadata))
+        if size > L.MAX_METADATA_BYTES:
+            raise _Bad("metadata", f"{size} bytes; at most {L.MAX_METADATA_BYTES}")
+
+    event_id = uuid_utils.uuid7()
+    doc: dict[str, Any] = {
+        "id": str(event_id),
+        "tenant": tenant.name,
+        "seq": 0,
+        "occurred_at": format_us(occurred_us),
+        "received_at": format_us(received_us),
+        "category": event.category,
+        "action": event.action,
+        "action_type": event.action_type or infer_action_type(event.action),
+        "severity": event.severity,
+        "actor": {"id": actor.id, "name": actor.name, "email": actor.email, "type": actor.type},
+        "targets": [{"id": t.id, "name": t.name, "type": t.type} for t in event.targets],
+        "scope": event.scope,
+        "result": event.result,
+        "reason": event.reason,
+        "source": source_doc,
+        "request_id": event.request_id,
+        "session_id": event.session_id,
+        "description": event.description,
+        "changes": changes,
+        "metadata": event.metadata,
+        "idempotency_key": event.idempotency_key,
+    }
+    digest = None
+    if event.idempotency_key is not None:
+        said = {k: v for k, v in doc.items() if k not in ("id", "seq", "received_at")}
+        if event.occurred_at is None:
+            said.pop("occurred_at")
+        try:
+            digest = sha256(canonical_json(said, exact=free.exact)).digest()
+        except CanonicalFormError as exc:
+            raise _Bad("body", f"cannot be put in canonical form: {exc}") from None
+    # Only text in metadata (not in changes) is searchable as metadata values.
+    metadata_text = free.texts[metadata_text_start:]
+    return PreparedEvent(
+        doc=doc,
+        exact_canonical=free.exact,
+        id_bytes=event_id.bytes,
+        occurred_us=occurred_us,
+        terms=build_terms(tenant.id, doc, metadata_text),
+        idempotency_key=event.idempotency_key,
+        idempotency_digest=digest,
+    )
+
+
+def normalize_batch(
+    events: list[EventIn], tenant: TenantInfo, received_us: int, *, batch: bool
+) -> list[PreparedEvent]:
+    """Validate every event; the first error rejects the whole batch."""
+    if not batch:
+        return [normalize_event(events[0], tenant, received_us)]
+    return [
+        normalize_event(event, tenant, received_us, f"events[{index}].")
+        for index, event in enumerate(events)
+    ]

@@ -1,0 +1,31 @@
+"""Timestamps: UTC, microseconds, RFC 3339 with a ``Z``. Internally, integer
+microseconds since the Unix epoch."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def now_us() -> int:
+    return time.time_ns() // 1000
+
+
+def to_us(moment: datetime) -> int:
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def format_us(us: int) -> str:
+    seconds, micros = divmod(us, 1_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+
+
+def parse_rfc3339(text: str) -> int:
+    """Parse an RFC 3339 timestamp with an offset (or ``Z``) into microseconds."""
+    moment = datetime.fromisoformat(text.replace("z", "Z"))
+    if moment.tzinfo is None:
+        raise ValueError("a time zone offset (e.g. Z or +02:00) is required")
+    return to_us(moment)

@@ -1,0 +1,47 @@
+"""The one filter model (DESIGN §5), shared by the API, the CLI, and later the pages,
+exports and alert rules. Values inside one field are OR-ed; fields are AND-ed."""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, fields
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+@dataclass(frozen=True, slots=True)
+class EventFilter:
+    since_us: int | None = None  # occurred_at >= since
+    until_us: int | None = None  # occurred_at < until
+    categories: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()  # exact
+    action_prefixes: tuple[str, ...] = ()  # "miner" matches miner.* (any depth)
+    action_types: tuple[str, ...] = ()
+    severities: tuple[str, ...] = ()
+    results: tuple[str, ...] = ()
+    actor: str | None = None  # words, matched as prefixes in actor id, name, email
+    actor_ids: tuple[str, ...] = ()
+    actor_emails: tuple[str, ...] = ()
+    actor_types: tuple[str, ...] = ()
+    target: str | None = None  # words, matched as prefixes in target ids and names
+    target_ids: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()
+    target_types: tuple[str, ...] = ()
+    scopes: tuple[str, ...] = ()
+    ips: tuple[IPNetwork, ...] = ()
+    request_ids: tuple[str, ...] = ()
+    session_ids: tuple[str, ...] = ()
+    text: str | None = None  # free text: words and "quoted phrases"
+
+    def is_empty(self) -> bool:
+        return all(getattr(self, f.name) in (None, ()) for f in fields(self))
+
+    def describe(self) -> dict[str, object]:
+        """The set fields, for logs and audit records."""
+        out: dict[str, object] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value in (None, ()):
+                continue
+            out[f.name] = [str(v) for v in value] if isinstance(value, tuple) else value
+        return out

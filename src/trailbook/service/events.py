@@ -1,0 +1,122 @@
+"""Ingest, read and search events: the one way in for the API and the CLI."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import msgspec
+
+from trailbook.errors import ErrorDetail, NotFound, PayloadTooLarge, ValidationFailed
+from trailbook.model.event import EventIn, decode_events
+from trailbook.model.normalize import normalize_batch, translate_decode_error
+from trailbook.model.timefmt import now_us
+from trailbook.query.cursor import decode_cursor, encode_cursor
+from trailbook.query.filters import EventFilter
+from trailbook.service.checkpoints import CheckpointService
+from trailbook.service.tenants import tenant_info
+from trailbook.settings import Settings
+from trailbook.store.base import Store
+from trailbook.store.records import Appended, StoredEvent, Tenant
+
+MAX_PAGE = 500
+DEFAULT_PAGE = 50
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    events: list[StoredEvent]
+    next_cursor: str | None
+
+
+class EventService:
+    def __init__(self, store: Store, settings: Settings, checkpoints: CheckpointService) -> None:
+        self.store = store
+        self.settings = settings
+        self.checkpoints = checkpoints
+
+    # -- ingest --------------------------------------------------------------
+
+    def decode(self, body: bytes) -> tuple[list[EventIn], bool]:
+        """Read a JSON body: one event (object) or a batch (array)."""
+        if len(body) > self.settings.max_body_bytes:
+            raise PayloadTooLarge(
+                f"the body is {len(body)} bytes; at most {self.settings.max_body_bytes}",
+                [ErrorDetail("body", "too large; send smaller batches")],
+            )
+        if not body.strip():
+            raise ValidationFailed("the body is empty", [ErrorDetail("body", "send an event")])
+        try:
+            return decode_events(body)
+        except msgspec.MsgspecError as exc:
+            raise translate_decode_error(exc, batch=body.lstrip()[:1] == b"[") from None
+
+    def ingest(
+        self,
+        tenant: Tenant,
+        events: list[EventIn],
+        *,
+        batch: bool = True,
+        idempotency_key: str | None = None,
+    ) -> list[Appended]:
+        """Validate, seal and store ``events`` all-or-nothing. Repeats of stored
+        idempotency keys return the stored events instead of new copies."""
+        limit = self.settings.max_batch_events
+        if not events:
+            raise ValidationFailed("the batch is empty", [ErrorDetail("events", "no events")])
+        if len(events) > limit:
+            raise ValidationFailed(
+                f"a batch holds at most {limit} events",
+                [ErrorDetail("events", f"{len(events)} events; split the batch")],
+            )
+        if idempotency_key is not None:
+            events = _apply_idempotency_header(events, idempotency_key, batch)
+        info = tenant_info(tenant)
+        prepared = normalize_batch(events, info, now_us(), batch=batch)
+        appended = self.store.append(info, prepared)
+        self.checkpoints.after_append(tenant, appended)
+        return appended
+
+    # -- read ----------------------------------------------------------------
+
+    def get(self, tenant: Tenant, event_id: str) -> StoredEvent:
+        try:
+            raw = uuid.UUID(event_id).bytes
+        except ValueError:
+            raise NotFound("no such event", [ErrorDetail("id", "not an event id")]) from None
+        found = self.store.get_event(tenant.id, raw)
+        if found is None:
+            raise NotFound("no such event", [ErrorDetail("id", event_id)])
+        return found
+
+    def search(
+        self, tenant: Tenant, flt: EventFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE
+    ) -> SearchPage:
+        if not 1 <= limit <= MAX_PAGE:
+            raise ValidationFailed("limit out of range",
+                                   [ErrorDetail("limit", f"between 1 and {MAX_PAGE}")])
+        before = decode_cursor(cursor) if cursor else None
+        found = self.store.search(tenant.id, flt, before, limit)
+        next_cursor = encode_cursor(found[-1].pos) if len(found) == limit else None
+        return SearchPage(found, next_cursor)
+
+
+def _apply_idempotency_header(events: list[EventIn], key: str, batch: bool) -> list[EventIn]:
+    """An ``Idempotency-Key`` header names the request: the event gets that key (in a
+    batch, event i without a key of its own gets ``<key>:<i>``)."""
+    if not key or len(key) > 200:
+        raise ValidationFailed("invalid Idempotency-Key header",
+                               [ErrorDetail("Idempotency-Key", "1–200 characters")])
+    out = []
+    for index, event in enumerate(events):
+        wanted = f"{key}:{index}" if batch else key
+        if event.idempotency_key is None:
+            out.append(msgspec.structs.replace(event, idempotency_key=wanted))
+        elif event.idempotency_key != wanted and not batch:
+            raise ValidationFailed(
+                "the Idempotency-Key header and the idempotency_key field differ",
+                [ErrorDetail("idempotency_key", "send one, or the same in both")],
+            )
+        else:
+            out.append(event)
+    return out

@@ -1,0 +1,108 @@
+"""API keys: a tenant's credentials for ingest and read. Only a SHA-256 hash of the
+secret is stored (the secret carries 256 random bits, so a fast hash is enough);
+the secret is shown once, when made."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+from hashlib import sha256
+
+from trailbook.errors import ErrorDetail, Forbidden, NotFound, Unauthenticated, field_error
+from trailbook.model.timefmt import format_us, now_us, parse_rfc3339
+from trailbook.store.base import Store
+from trailbook.store.records import ApiKey, Tenant
+
+SCOPES = ("ingest", "read")
+KEY_PREFIX = "tb_"
+TOUCH_EVERY_SECONDS = 60.0
+
+
+def hash_secret(secret: str) -> bytes:
+    return sha256(secret.encode()).digest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: a tenant and the key it used."""
+
+    tenant: Tenant
+    key: ApiKey
+
+    def require(self, scope: str) -> None:
+        if scope not in self.key.scopes:
+            raise Forbidden(
+                f"this API key lacks the {scope!r} scope",
+                [ErrorDetail("authorization", f"key {self.key.prefix}… has scopes: "
+                             f"{', '.join(self.key.scopes)}")],
+            )
+
+
+class ApiKeyService:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._touched: dict[int, float] = {}
+        self._lock = threading.Lock()
+
+    def create(
+        self, tenant: Tenant, name: str, scopes: tuple[str, ...], expires_at: str | None = None
+    ) -> tuple[ApiKey, str]:
+        unknown = [s for s in scopes if s not in SCOPES]
+        if not scopes or unknown:
+            raise field_error("scopes", f"choose from {', '.join(SCOPES)}"
+                              + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+        if not name or len(name) > 100:
+            raise field_error("name", "give the key a name of 1–100 characters")
+        if expires_at is not None:
+            try:
+                expires_at = format_us(parse_rfc3339(expires_at))
+            except ValueError as exc:
+                raise field_error("expires_at", str(exc)) from None
+        secret = KEY_PREFIX + secrets.token_urlsafe(32)
+        key = self.store.add_api_key(
+            tenant.id, name, secret[:10], hash_secret(secret), tuple(dict.fromkeys(scopes)),
+            format_us(now_us()), expires_at,
+        )
+        return key, secret
+
+    def authenticate(self, secret: str | None) -> Principal:
+        if not secret:
+            raise Unauthenticated(
+                "an API key is required",
+                [ErrorDetail("authorization", "send 'Authorization: Bearer <key>'")],
+            )
+        key = self.store.find_api_key(hash_secret(secret))
+        if key is None:
+            raise Unauthenticated("the API key is not valid",
+                                  [ErrorDetail("authorization", "unknown key")])
+        if key.revoked_at is not None:
+            raise Unauthenticated("the API key was revoked",
+                                  [ErrorDetail("authorization", f"revoked {key.revoked_at}")])
+        if key.expires_at is not None and parse_rfc3339(key.expires_at) <= now_us():
+            raise Unauthenticated("the API key has expired",
+                                  [ErrorDetail("authorization", f"expired {key.expires_at}")])
+        tenant = self.store.get_tenant_by_id(key.tenant_id)
+        if tenant is None:  # a key always belongs to a tenant; be safe anyway
+            raise Unauthenticated("the API key is not valid",
+                                  [ErrorDetail("authorization", "unknown tenant")])
+        self._touch(key)
+        return Principal(tenant, key)
+
+    def _touch(self, key: ApiKey) -> None:
+        """Record last use, at most once a minute per key (keeps the writer free)."""
+        now = time.monotonic()
+        with self._lock:
+            last = self._touched.get(key.id)
+            if last is not None and now - last < TOUCH_EVERY_SECONDS:
+                return
+            self._touched[key.id] = now
+        self.store.touch_api_key(key.id, format_us(now_us()))
+
+    def list(self, tenant: Tenant) -> list[ApiKey]:
+        return self.store.list_api_keys(tenant.id)
+
+    def revoke(self, tenant: Tenant, key_id: int) -> None:
+        if not self.store.revoke_api_key(tenant.id, key_id, format_us(now_us())):
+            raise NotFound("no active key with that id", [ErrorDetail("key_id", str(key_id))])

@@ -1,0 +1,78 @@
+"""The one settings object: built once from TRAILBOOK_* variables (and an optional
+.env-style file), then passed to everything that needs it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("./data")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="TRAILBOOK_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Folder for the default SQLite file and the signing key.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path/to/file.db (default: <data_dir>/trailbook.db).",
+    )
+    signing_key_path: Path | None = Field(
+        default=None, description="Ed25519 private key (PEM); default <data_dir>/signing-key.pem."
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(default=8600, ge=1, le=65535)
+
+    # Checkpoints: every N events or T seconds per tenant, and on shutdown.
+    checkpoint_every_events: int = Field(default=10_000, ge=1)
+    checkpoint_every_seconds: float = Field(default=60.0, gt=0)
+
+    # Ingest limits.
+    max_batch_events: int = Field(default=1000, ge=1, le=10_000)
+    max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
+
+    # SQLite tuning.
+    sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
+    sqlite_cache_mb: int = Field(default=64, ge=2)
+
+    @field_validator("database_url")
+    @classmethod
+    def _check_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite:///", "postgresql://", "postgres://")):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'trailbook.db'}"
+
+    @property
+    def resolved_signing_key_path(self) -> Path:
+        if self.signing_key_path is not None:
+            return self.signing_key_path
+        url = self.resolved_database_url
+        if url.startswith("sqlite:///"):
+            # The key is kept beside the database file.
+            return Path(url.removeprefix("sqlite:///")).parent / "signing-key.pem"
+        return self.data_dir / "signing-key.pem"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, with explicit overrides (e.g. CLI flags)."""
+    clean = {k: v for k, v in overrides.items() if v is not None}
+    return Settings(**clean)  # type: ignore[arg-type]

@@ -1,0 +1,22 @@
+"""Storage backends. Only this package speaks SQL."""
+
+from __future__ import annotations
+
+from trailbook.settings import Settings
+from trailbook.store.base import Store
+
+
+def open_store(settings: Settings, url: str | None = None) -> Store:
+    """Open the backend named by ``url`` (default: the settings' database URL)."""
+    target = url or settings.resolved_database_url
+    if target.startswith("sqlite:///"):
+        from trailbook.store.sqlite import SQLiteStore
+
+        return SQLiteStore(
+            target,
+            synchronous=settings.sqlite_synchronous,
+            cache_mb=settings.sqlite_cache_mb,
+        )
+    from trailbook.errors import StorageError
+
+    raise StorageError(f"no store for {target.split(':', 1)[0]!r} URLs yet")

@@ -1,0 +1,76 @@
+"""Plain records that cross the store boundary. No SQL, no HTTP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Tenant:
+    id: int
+    name: str
+    categories: tuple[str, ...]  # the tenant's own, beyond the defaults
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    id: int
+    tenant_id: int
+    name: str
+    prefix: str  # the first characters of the secret, to tell keys apart
+    key_hash: bytes
+    scopes: tuple[str, ...]
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """An event as stored: its canonical document (without ``hash``) and hash."""
+
+    pos: int  # the store's time-ordered position (occurred_at µs << 10 | slot)
+    seq: int
+    doc: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Appended:
+    id: str
+    seq: int
+    hash: bytes
+    duplicate: bool
+
+
+@dataclass(frozen=True, slots=True)
+class ChainRow:
+    """One stored event with the indexed columns, for verification."""
+
+    seq: int
+    pos: int
+    id_bytes: bytes
+    category: str
+    action: str
+    idempotency_key: str | None
+    doc: bytes
+    hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Checkpoint:
+    tenant_id: int
+    seq: int
+    hash: bytes
+    created_at: str
+    key_id: str
+    signature: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    tenant_id: int
+    seq: int
+    hash: bytes

@@ -1,0 +1,3 @@
+from trailbook.store.sqlite.store import SQLiteStore
+
+__all__ = ["SQLiteStore"]

@@ -1,0 +1,154 @@
+"""Compile an ``EventFilter`` into one SQLite query, newest first.
+
+Two plans:
+
+* B-tree: tenant + time, optionally one category or one exact action. Each index
+  ends in ``pos``, so SQLite walks it backwards from the cursor and stops at the limit.
+* Full-text: anything else. Every other condition is a token in the FTS5 ``keys``
+  column or words in its text columns, so the FTS5 query alone decides the result and
+  returns rowids (= pos) newest first; the limit applies inside it."""
+
+from __future__ import annotations
+
+import re
+
+from trailbook.query import terms as T
+from trailbook.query.filters import EventFilter
+
+_COLUMNS = "e.pos, e.seq, e.doc, e.hash"
+_WORD = re.compile(r"\w+", re.UNICODE)
+_PHRASE = re.compile(r'"([^"]*)"')
+
+POS_SHIFT = 10  # pos = occurred_us << 10 | slot
+
+
+def _or(tokens: list[str]) -> str:
+    return "(" + " OR ".join(f'"{tok}"' for tok in tokens) + ")"
+
+
+def _words(text: str) -> list[str]:
+    return [w.lower() for w in _WORD.findall(text)]
+
+
+def text_query(text: str) -> str | None:
+    """Free text as an FTS5 expression over the text columns: each bare word must
+    appear, each "quoted phrase" must appear as a phrase."""
+    parts: list[str] = []
+    for phrase in _PHRASE.findall(text):
+        words = _words(phrase)
+        if words:
+            parts.append('"' + " ".join(words) + '"')
+    rest = _PHRASE.sub(" ", text)
+    parts.extend(f'"{word}"' for word in _words(rest))
+    if not parts:
+        return None
+    return "{body actor target} : (" + " AND ".join(parts) + ")"
+
+
+def prefix_words_query(column: str, text: str) -> str | None:
+    words = _words(text)
+    if not words:
+        return None
+    return f"{column} : (" + " AND ".join(f'"{w}"*' for w in words) + ")"
+
+
+def _key_conditions(t: int, flt: EventFilter) -> list[str]:
+    """One OR-group of key tokens per set field."""
+    groups: list[list[str]] = []
+
+    def add(code: str, values: tuple[str, ...]) -> None:
+        if values:
+            groups.append([T.key_token(code, t, v) for v in values])
+
+    add(T.CATEGORY, flt.categories)
+    actions = [T.key_token(T.ACTION, t, a) for a in flt.actions]
+    actions += [T.key_token(T.ACTION_PREFIX, t, p) for p in flt.action_prefixes]
+    if actions:
+        groups.append(actions)
+    add(T.ACTION_TYPE, flt.action_types)
+    add(T.SEVERITY, flt.severities)
+    add(T.RESULT, flt.results)
+    add(T.ACTOR_ID, flt.actor_ids)
+    add(T.ACTOR_EMAIL, tuple(T.normalize_email(e) for e in flt.actor_emails))
+    add(T.ACTOR_TYPE, flt.actor_types)
+    add(T.TARGET_ID, flt.target_ids)
+    add(T.TARGET_NAME, flt.target_names)
+    add(T.TARGET_TYPE, flt.target_types)
+    add(T.SCOPE, flt.scopes)
+    add(T.REQUEST_ID, flt.request_ids)
+    add(T.SESSION_ID, flt.session_ids)
+    if flt.ips:
+        ip_tokens: list[str] = []
+        for network in flt.ips:
+            ip_tokens.extend(T.ip_network_tokens(t, network))
+        groups.append(ip_tokens)
+    return ["keys : " + _or(group) for group in groups]
+
+
+def match_expression(tenant_id: int, flt: EventFilter) -> str:
+    conditions = _key_conditions(tenant_id, flt)
+    if flt.actor:
+        expr = prefix_words_query("actor", flt.actor)
+        if expr:
+            conditions.append(expr)
+    if flt.target:
+        expr = prefix_words_query("target", flt.target)
+        if expr:
+            conditions.append(expr)
+    if flt.text:
+        expr = text_query(flt.text)
+        if expr:
+            conditions.append(expr)
+    if not any(c.startswith("keys") for c in conditions):
+        # Words are shared by all tenants; the tenant token keeps the match inside one.
+        conditions.insert(0, f'keys : "{T.key_token(T.TENANT, tenant_id, "")}"')
+    return " AND ".join(conditions)
+
+
+def _needs_fulltext(flt: EventFilter) -> bool:
+    simple = {"since_us", "until_us", "categories", "actions"}
+    for name in EventFilter.__slots__:
+        if name in simple:
+            continue
+        if getattr(flt, name) not in (None, ()):
+            return True
+    return len(flt.categories) > 1 or len(flt.actions) > 1 or bool(
+        flt.categories and flt.actions
+    )
+
+
+def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
+    low = (flt.since_us << POS_SHIFT) if flt.since_us is not None else 0
+    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else 2**63 - 1
+    if before_pos is not None:
+        high = min(high, before_pos)
+    return max(low, 0), high
+
+
+def compile_search(
+    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+) -> tuple[str, list[object]]:
+    low, high = pos_bounds(flt, before_pos)
+    if not _needs_fulltext(flt):
+        where = ["e.tenant_id = ?"]
+        params: list[object] = [tenant_id]
+        if flt.categories:
+            where.append("e.category = ?")
+            params.append(flt.categories[0])
+        if flt.actions:
+            where.append("e.action = ?")
+            params.append(flt.actions[0])
+        where.append("e.pos >= ? AND e.pos < ?")
+        params += [low, high, limit]
+        return (
+            f"SELECT {_COLUMNS} FROM events e WHERE {' AND '.join(where)}"
+            " ORDER BY e.pos DESC LIMIT ?",
+            params,
+        )
+    sql = (
+        f"SELECT {_COLUMNS} FROM (SELECT rowid AS pos FROM events_fts"
+        " WHERE events_fts MATCH ? AND rowid >= ? AND rowid < ?"
+        " ORDER BY rowid DESC LIMIT ?) f"
+        " JOIN events e ON e.pos = f.pos WHERE e.tenant_id = ? ORDER BY e.pos DESC"
+    )
+    return sql, [match_expression(tenant_id, flt), low, high, limit, tenant_id]

@@ -1,0 +1,386 @@
+"""The embedded SQLite store: one file, WAL, one writer, many readers.
+
+Appends take SQLite's write lock (``BEGIN IMMEDIATE``), so the chain of every tenant
+is serialised across threads and processes; sealing (seq + hash) happens inside that
+transaction. Readers use their own connection per thread and never block the writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from trailbook.errors import Conflict, ErrorDetail, StorageError
+from trailbook.integrity.chain import GENESIS, seal
+from trailbook.model.normalize import TenantInfo
+from trailbook.model.prepared import PreparedEvent
+from trailbook.query.filters import EventFilter
+from trailbook.store.records import (
+    Appended,
+    ApiKey,
+    ChainHead,
+    ChainRow,
+    Checkpoint,
+    StoredEvent,
+    Tenant,
+)
+from trailbook.store.sqlite import migrations
+from trailbook.store.sqlite.search import compile_search
+
+SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
+
+_INSERT_EVENT = (
+    "INSERT INTO events (pos, tenant_id, seq, id, category, action, idem_key, idem_digest,"
+    " hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+_INSERT_FTS = "INSERT INTO events_fts (rowid, body, actor, target, keys) VALUES (?, ?, ?, ?, ?)"
+
+
+def path_from_url(url: str) -> Path:
+    if not url.startswith("sqlite:///"):
+        raise ValueError(f"not a SQLite URL: {url}")
+    return Path(url.removeprefix("sqlite:///"))
+
+
+class SQLiteStore:
+    def __init__(self, url: str, *, synchronous: str = "FULL", cache_mb: int = 64) -> None:
+        self.url = url
+        self.path = path_from_url(url)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._synchronous = synchronous
+        self._cache_kib = cache_mb * 1024
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._writer = self._connect()
+        migrations.refuse_newer(migrations.current_version(self._writer), str(self.path))
+
+    # -- connections ---------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=60.0
+        )
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {self._synchronous}")
+        conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("PRAGMA foreign_keys = ON")
+        with self._all_lock:
+            self._all.append(conn)
+        return conn
+
+    def _reader(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._connect()
+            conn.execute("PRAGMA query_only = ON")
+            self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.Error:
+                    pass
+            self._all.clear()
+
+    # -- schema --------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        with self._write_lock:
+            return migrations.apply_migrations(self._writer, str(self.path))
+
+    def schema_version(self) -> tuple[int, int]:
+        return migrations.current_version(self._writer), migrations.LATEST
+
+    def require_schema(self) -> None:
+        current, latest = self.schema_version()
+        if current < latest:
+            raise StorageError(
+                f"the database at {self.path} is at schema version {current}; "
+                f"run 'trailbook migrate' to bring it to {latest}"
+            )
+
+    # -- tenants -------------------------------------------------------------
+
+    @staticmethod
+    def _tenant(row: Any) -> Tenant:
+        return Tenant(row[0], row[1], tuple(orjson.loads(row[2])), row[3])
+
+    def create_tenant(self, name: str, created_at: str) -> Tenant:
+        with self._write() as conn:
+            if conn.execute("SELECT 1 FROM tenants WHERE name = ?", (name,)).fetchone():
+                raise Conflict("a tenant of that name exists", [ErrorDetail("tenant", name)])
+            cur = conn.execute(
+                "INSERT INTO tenants (name, categories, created_at) VALUES (?, '[]', ?)",
+                (name, created_at),
+            )
+            tenant_id = int(cur.lastrowid or 0)
+        return Tenant(tenant_id, name, (), created_at)
+
+    def get_tenant(self, name: str) -> Tenant | None:
+        row = self._reader().execute(
+            "SELECT id, name, categories, created_at FROM tenants WHERE name = ?", (name,)
+        ).fetchone()
+        return self._tenant(row) if row else None
+
+    def get_tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        row = self._reader().execute(
+            "SELECT id, name, categories, created_at FROM tenants WHERE id = ?", (tenant_id,)
+        ).fetchone()
+        return self._tenant(row) if row else None
+
+    def list_tenants(self) -> list[Tenant]:
+        rows = self._reader().execute(
+            "SELECT id, name, categories, created_at FROM tenants ORDER BY id"
+        ).fetchall()
+        return [self._tenant(r) for r in rows]
+
+    def set_tenant_categories(self, tenant_id: int, categories: tuple[str, ...]) -> None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE tenants SET categories = ? WHERE id = ?",
+                (orjson.dumps(list(categories)).decode(), tenant_id),
+            )
+
+    # -- api keys ------------------------------------------------------------
+
+    _KEY_COLUMNS = (
+        "id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at,"
+        " last_used_at, revoked_at"
+    )
+
+    @staticmethod
+    def _key(row: Any) -> ApiKey:
+        return ApiKey(row[0], row[1], row[2], row[3], row[4], tuple(row[5].split()),
+                      row[6], row[7], row[8], row[9])
+
+    def add_api_key(
+        self, tenant_id: int, name: str, prefix: str, key_hash: bytes,
+        scopes: tuple[str, ...], created_at: str, expires_at: str | None,
+    ) -> ApiKey:
+        with self._write() as conn:
+            cur = conn.execute(
+                "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_at,"
+                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at),
+            )
+            key_id = int(cur.lastrowid or 0)
+        return ApiKey(key_id, tenant_id, name, prefix, key_hash, scopes, created_at,
+                      expires_at, None, None)
+
+    def find_api_key(self, key_hash: bytes) -> ApiKey | None:
+        row = self._reader().execute(
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+        ).fetchone()
+        return self._key(row) if row else None
+
+    def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
+        rows = self._reader().execute(
+            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY id",
+            (tenant_id,),
+        ).fetchall()
+        return [self._key(r) for r in rows]
+
+    def touch_api_key(self, key_id: int, used_at: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (used_at, key_id))
+
+    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ?"
+                " AND revoked_at IS NULL",
+                (revoked_at, key_id, tenant_id),
+            )
+            return cur.rowcount > 0
+
+    # -- events: append ------------------------------------------------------
+
+    def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]:
+        """Seal and store ``events`` in one transaction: all or nothing."""
+        with self._write() as conn:
+            head = conn.execute(
+                "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant.id,)
+            ).fetchone()
+            seq, prev = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
+            results: list[Appended | None] = [None] * len(events)
+            fresh, repeats = self._resolve_idempotency(conn, tenant.id, events, results)
+            event_rows = []
+            fts_rows = []
+            used_slots: dict[int, int] = {}
+            for index in fresh:
+                event = events[index]
+                seq += 1
+                canonical, prev = seal(prev, seq, event)
+                pos = self._free_pos(conn, event.occurred_us, used_slots)
+                doc = event.doc
+                event_rows.append((
+                    pos, tenant.id, seq, event.id_bytes, doc["category"], doc["action"],
+                    event.idempotency_key, event.idempotency_digest, prev, canonical,
+                ))
+                terms = event.terms
+                fts_rows.append((pos, terms.body, terms.actor, terms.target, terms.keys))
+                results[index] = Appended(doc["id"], seq, prev, False)
+            if event_rows:
+                conn.executemany(_INSERT_EVENT, event_rows)
+                conn.executemany(_INSERT_FTS, fts_rows)
+                conn.execute(
+                    "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
+                    " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
+                    " hash = excluded.hash",
+                    (tenant.id, seq, prev),
+                )
+        for index, first in repeats:
+            stored = results[first]
+            assert stored is not None
+            results[index] = Appended(stored.id, stored.seq, stored.hash, True)
+        return [r for r in results if r is not None]
+
+    @staticmethod
+    def _resolve_idempotency(
+        conn: sqlite3.Connection, tenant_id: int, events: list[PreparedEvent],
+        results: list[Appended | None],
+    ) -> tuple[list[int], list[tuple[int, int]]]:
+        """Fill ``results`` for repeats of stored events. Return the indexes to store,
+        and (index, first index) for keys repeated inside this batch."""
+        fresh: list[int] = []
+        repeats: list[tuple[int, int]] = []
+        seen: dict[str, int] = {}
+        for index, event in enumerate(events):
+            key = event.idempotency_key
+            if key is None:
+                fresh.append(index)
+                continue
+            if key in seen:
+                first = events[seen[key]]
+                if first.idempotency_digest != event.idempotency_digest:
+                    raise _key_conflict(key)
+                repeats.append((index, seen[key]))
+                continue
+            row = conn.execute(
+                "SELECT id, seq, hash, idem_digest FROM events"
+                " WHERE tenant_id = ? AND idem_key = ?",
+                (tenant_id, key),
+            ).fetchone()
+            if row is None:
+                seen[key] = index
+                fresh.append(index)
+                continue
+            if bytes(row[3]) != event.idempotency_digest:
+                raise _key_conflict(key)
+            results[index] = Appended(str(uuid.UUID(bytes=bytes(row[0]))), int(row[1]),
+                                      bytes(row[2]), True)
+        return fresh, repeats
+
+    @staticmethod
+    def _free_pos(conn: sqlite3.Connection, occurred_us: int, used: dict[int, int]) -> int:
+        """The first free position for an event that occurred at ``occurred_us``."""
+        base = occurred_us * SLOTS_PER_MICROSECOND
+        while True:
+            slot = used.get(base)
+            if slot is None:
+                row = conn.execute(
+                    "SELECT max(pos) FROM events WHERE pos >= ? AND pos < ?",
+                    (base, base + SLOTS_PER_MICROSECOND),
+                ).fetchone()
+                slot = 0 if row[0] is None else int(row[0]) - base + 1
+            if slot < SLOTS_PER_MICROSECOND:
+                used[base] = slot + 1
+                return base + slot
+            # A full microsecond (1,024 events): the next one is as good a place.
+            used[base] = slot
+            base += SLOTS_PER_MICROSECOND
+
+    # -- events: read --------------------------------------------------------
+
+    def get_event(self, tenant_id: int, event_id: bytes) -> StoredEvent | None:
+        row = self._reader().execute(
+            "SELECT pos, seq, doc, hash FROM events WHERE id = ? AND tenant_id = ?",
+            (event_id, tenant_id),
+        ).fetchone()
+        return StoredEvent(row[0], row[1], row[2], row[3]) if row else None
+
+    def search(
+        self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+    ) -> list[StoredEvent]:
+        sql, params = compile_search(tenant_id, flt, before_pos, limit)
+        rows = self._reader().execute(sql, params).fetchall()
+        return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def iter_chain(self, tenant_id: int) -> Iterator[ChainRow]:
+        conn = self._reader()
+        after = 0
+        while True:
+            rows = conn.execute(
+                "SELECT seq, pos, id, category, action, idem_key, doc, hash FROM events"
+                " WHERE tenant_id = ? AND seq > ? ORDER BY seq LIMIT 5000",
+                (tenant_id, after),
+            ).fetchall()
+            if not rows:
+                return
+            for r in rows:
+                yield ChainRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+            after = rows[-1][0]
+
+    def chain_head(self, tenant_id: int) -> ChainHead | None:
+        row = self._reader().execute(
+            "SELECT tenant_id, seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant_id,)
+        ).fetchone()
+        return ChainHead(row[0], row[1], row[2]) if row else None
+
+    # -- checkpoints ---------------------------------------------------------
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        c = checkpoint
+        with self._write() as conn:
+            conn.execute(
+                "INSERT OR IGNORE INTO checkpoints (tenant_id, seq, hash, created_at, key_id,"
+                " signature) VALUES (?, ?, ?, ?, ?, ?)",
+                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature),
+            )
+
+    def list_checkpoints(self, tenant_id: int) -> list[Checkpoint]:
+        rows = self._reader().execute(
+            "SELECT tenant_id, seq, hash, created_at, key_id, signature FROM checkpoints"
+            " WHERE tenant_id = ? ORDER BY seq",
+            (tenant_id,),
+        ).fetchall()
+        return [Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+
+    def heads_without_checkpoint(self) -> list[ChainHead]:
+        rows = self._reader().execute(
+            "SELECT h.tenant_id, h.seq, h.hash FROM chain_heads h"
+            " WHERE h.seq > coalesce((SELECT max(c.seq) FROM checkpoints c"
+            " WHERE c.tenant_id = h.tenant_id), 0)"
+        ).fetchall()
+        return [ChainHead(r[0], r[1], r[2]) for r in rows]
+
+
+def _key_conflict(key: str) -> Conflict:
+    return Conflict(
+        "this idempotency key was used before for a different event",
+        [ErrorDetail("idempotency_key", f"{key!r} already names another event")],
+    )
