@@ -39,8 +39,9 @@ def needs_exact_path(value: Any) -> bool:
                 return True
         return False
     if isinstance(value, list):
-        return any(isinstance(item, (dict, list, float)) and needs_exact_path(item)
-                   for item in value)
+        return any(
+            isinstance(item, (dict, list, float)) and needs_exact_path(item) for item in value
+        )
     return isinstance(value, float)
 
 

@@ -71,8 +71,9 @@ class VerifyReport:
 
 
 class _Verifier:
-    def __init__(self, tenant: str, checkpoints: list[Checkpoint],
-                 keys: dict[str, Ed25519PublicKey]) -> None:
+    def __init__(
+        self, tenant: str, checkpoints: list[Checkpoint], keys: dict[str, Ed25519PublicKey]
+    ) -> None:
         self.report = VerifyReport(tenant)
         self.tenant = tenant
         self.keys = keys
@@ -93,16 +94,20 @@ class _Verifier:
             return
         recorded_seq = doc.get("seq")
         if recorded_seq != row.seq:
-            self.problem(row.seq, REORDERED,
-                         f"the event stored at seq {row.seq} was recorded as seq {recorded_seq}")
+            self.problem(
+                row.seq,
+                REORDERED,
+                f"the event stored at seq {row.seq} was recorded as seq {recorded_seq}",
+            )
             return
         if stored_prev is not None and link(stored_prev, row.doc) != row.hash:
             self.problem(row.seq, CHANGED, "the event's content does not match its hash")
             return
         mismatched = self._index_mismatch(row, doc)
         if mismatched:
-            self.problem(row.seq, CHANGED,
-                         f"the indexed {mismatched} differs from the hashed record")
+            self.problem(
+                row.seq, CHANGED, f"the indexed {mismatched} differs from the hashed record"
+            )
 
     def _index_mismatch(self, row: ChainRow, doc: dict[str, object]) -> str | None:
         if doc.get("tenant") != self.tenant:
@@ -127,20 +132,33 @@ class _Verifier:
         self.report.checkpoints_checked += 1
         seq = checkpoint.seq
         public = self.keys.get(checkpoint.key_id)
-        payload = checkpoint_payload(self.tenant, seq, checkpoint.hash, checkpoint.created_at,
-                                     checkpoint.key_id)
+        payload = checkpoint_payload(
+            self.tenant, seq, checkpoint.hash, checkpoint.created_at, checkpoint.key_id
+        )
         if public is None:
-            self.problem(seq, BAD_SIGNATURE,
-                         f"checkpoint at seq {seq} is signed by unknown key {checkpoint.key_id}")
+            self.problem(
+                seq,
+                BAD_SIGNATURE,
+                f"checkpoint at seq {seq} is signed by unknown key {checkpoint.key_id}",
+            )
         elif not signature_valid(public, payload, checkpoint.signature):
-            self.problem(seq, BAD_SIGNATURE, f"the signature of the checkpoint at seq {seq} "
-                         "does not verify")
+            self.problem(
+                seq, BAD_SIGNATURE, f"the signature of the checkpoint at seq {seq} does not verify"
+            )
         elif chain_hash is None:
-            self.problem(seq, MISSING, f"a signed checkpoint covers seq {seq}, "
-                         f"but the chain ends at seq {self.report.last_seq}")
+            self.problem(
+                seq,
+                MISSING,
+                f"a signed checkpoint covers seq {seq}, "
+                f"but the chain ends at seq {self.report.last_seq}",
+            )
         elif chain_hash != checkpoint.hash:
-            self.problem(seq, CHECKPOINT_MISMATCH, f"the chain recomputed up to seq {seq} "
-                         "differs from the signed checkpoint: history before it was rewritten")
+            self.problem(
+                seq,
+                CHECKPOINT_MISMATCH,
+                f"the chain recomputed up to seq {seq} "
+                "differs from the signed checkpoint: history before it was rewritten",
+            )
         if self.report.last_checkpoint_seq is None or seq > self.report.last_checkpoint_seq:
             self.report.last_checkpoint_seq = seq
 
@@ -163,7 +181,7 @@ def verify_chain(
             v.problem(row.seq, REORDERED, f"seq {row.seq} appears twice")
             continue
         if row.seq > expected:
-            gap = f"seq {expected}" if row.seq == expected + 1 else f"seqs {expected}–{row.seq - 1}"
+            gap = f"seq {expected}" if row.seq == expected + 1 else f"seqs {expected}-{row.seq - 1}"
             v.problem(expected, MISSING, f"{gap} missing from the chain")
             # The row after a gap cannot be linked; check the rest, carry on from its hash.
             v.check_row(row, None)
@@ -179,8 +197,11 @@ def verify_chain(
         report.last_seq = row.seq
         expected = row.seq + 1
     if head is not None and head.seq > report.last_seq:
-        gap = f"seq {report.last_seq + 1}" if head.seq == report.last_seq + 1 else (
-            f"seqs {report.last_seq + 1}–{head.seq}")
+        gap = (
+            f"seq {report.last_seq + 1}"
+            if head.seq == report.last_seq + 1
+            else (f"seqs {report.last_seq + 1}-{head.seq}")
+        )
         v.problem(report.last_seq + 1, MISSING, f"{gap} missing from the end of the chain")
     elif head is not None and head.seq == report.last_seq and bytes(head.hash) != stored_prev:
         v.problem(head.seq, CHANGED, "the chain head does not match the last event's hash")

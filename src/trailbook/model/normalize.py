@@ -34,8 +34,22 @@ _ACTION_TYPE_BY_VERB = {
     **dict.fromkeys(("create", "created", "add", "added", "new", "register", "import"), "create"),
     **dict.fromkeys(("read", "view", "viewed", "get", "list", "search", "open"), "read"),
     **dict.fromkeys(
-        ("update", "updated", "edit", "change", "changed", "set", "modify", "rename",
-         "scale", "sync", "move", "enable", "disable", "assign"),
+        (
+            "update",
+            "updated",
+            "edit",
+            "change",
+            "changed",
+            "set",
+            "modify",
+            "rename",
+            "scale",
+            "sync",
+            "move",
+            "enable",
+            "disable",
+            "assign",
+        ),
         "update",
     ),
     **dict.fromkeys(("delete", "deleted", "remove", "removed", "destroy", "purge"), "delete"),
@@ -121,8 +135,9 @@ class _FreeJson:
                 raise _Bad(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
             for key, item in value.items():
                 if len(key) > L.MAX_METADATA_KEY:
-                    raise _Bad(f"{path}.{key[:20]}…", f"keys are at most {L.MAX_METADATA_KEY} "
-                               "characters")
+                    raise _Bad(
+                        f"{path}.{key[:20]}…", f"keys are at most {L.MAX_METADATA_KEY} characters"
+                    )
                 if not key.isascii():
                     self.exact = True
                 self.walk(item, f"{path}.{key}", depth + 1)
@@ -164,17 +179,21 @@ def normalize_event(
     try:
         return _normalize(event, tenant, received_us)
     except _Bad as bad:
-        raise ValidationFailed("the event is not valid", [ErrorDetail(prefix + bad.field,
-                                                                       bad.reason)]) from None
+        raise ValidationFailed(
+            "the event is not valid", [ErrorDetail(prefix + bad.field, bad.reason)]
+        ) from None
 
 
 def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> PreparedEvent:
     if not ACTION_RE.match(event.action):
-        raise _Bad("action", "use lowercase letters, digits, '_' and '-', in dotted segments "
-                   "(e.g. miner.reboot)")
+        raise _Bad(
+            "action",
+            "use lowercase letters, digits, '_' and '-', in dotted segments (e.g. miner.reboot)",
+        )
     if event.category not in tenant.categories:
-        raise _Bad("category", f"unknown category; this tenant has: "
-                   f"{', '.join(sorted(tenant.categories))}")
+        raise _Bad(
+            "category", f"unknown category; this tenant has: {', '.join(sorted(tenant.categories))}"
+        )
     if event.result == "success" and event.reason is not None:
         raise _Bad("reason", "a reason is only given with result 'failure'")
 

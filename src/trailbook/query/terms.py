@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import blake2b
 
+from trailbook.query.filters import IPNetwork
+
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
 TENANT = "tn"
 ACTOR_ID = "ai"
@@ -48,30 +50,23 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
-def ip_network_tokens(tenant_id: int, network: ipaddress.IPv4Network | ipaddress.IPv6Network
-                      ) -> list[str]:
-    """Tokens that, OR-ed, match every indexed address inside ``network``."""
+def searchable_subnets(network: IPNetwork) -> list[IPNetwork]:
+    """The indexed prefixes that together cover ``network``; ValueError if too many."""
     prefixes = IPV4_PREFIXES if network.version == 4 else IPV6_PREFIXES
-    stored = next((p for p in prefixes if p >= network.prefixlen), prefixes[-1])
+    stored = next(p for p in prefixes if p >= network.prefixlen)
     if stored == network.prefixlen:
-        subnets = [network]
-    else:
-        count = 1 << (stored - network.prefixlen)
-        if count > 256:
-            raise ValueError(
-                f"a /{network.prefixlen} network is too wide to search here; "
-                f"use /{_widest_allowed(prefixes, network.prefixlen)} or narrower, "
-                f"or one of /{', /'.join(map(str, prefixes))}"
-            )
-        subnets = list(network.subnets(new_prefix=stored))
-    return [key_token(IP, tenant_id, str(net)) for net in subnets]
+        return [network]
+    if stored - network.prefixlen > 8:
+        raise ValueError(
+            f"a /{network.prefixlen} network is too wide to search; use /{stored - 8} "
+            f"or narrower (indexed prefixes: /{', /'.join(map(str, prefixes))})"
+        )
+    return list(network.subnets(new_prefix=stored))
 
 
-def _widest_allowed(prefixes: tuple[int, ...], wanted: int) -> int:
-    for stored in prefixes:
-        if stored >= wanted:
-            return max(stored - 8, 0)
-    return prefixes[-1]
+def ip_network_tokens(tenant_id: int, network: IPNetwork) -> list[str]:
+    """Tokens that, OR-ed, match every indexed address inside ``network``."""
+    return [key_token(IP, tenant_id, str(net)) for net in searchable_subnets(network)]
 
 
 @lru_cache(maxsize=65_536)

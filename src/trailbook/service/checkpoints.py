@@ -30,10 +30,15 @@ class CheckpointService:
 
     def sign(self, tenant_name: str, head: ChainHead) -> Checkpoint:
         created = format_us(now_us())
-        payload = checkpoint_payload(tenant_name, head.seq, head.hash, created,
-                                     self.signer.key_id)
-        checkpoint = Checkpoint(head.tenant_id, head.seq, head.hash, created,
-                                self.signer.key_id, self.signer.sign(payload))
+        payload = checkpoint_payload(tenant_name, head.seq, head.hash, created, self.signer.key_id)
+        checkpoint = Checkpoint(
+            head.tenant_id,
+            head.seq,
+            head.hash,
+            created,
+            self.signer.key_id,
+            self.signer.sign(payload),
+        )
         self.store.add_checkpoint(checkpoint)
         with self._lock:
             self._last[head.tenant_id] = max(self._last.get(head.tenant_id, 0), head.seq)

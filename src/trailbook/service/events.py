@@ -51,6 +51,17 @@ class EventService:
         except msgspec.MsgspecError as exc:
             raise translate_decode_error(exc, batch=body.lstrip()[:1] == b"[") from None
 
+    def parse_event(self, raw: bytes | str) -> EventIn:
+        """Read one event from a line of JSON (as in NDJSON files)."""
+        try:
+            return msgspec.json.decode(raw, type=EventIn)
+        except msgspec.MsgspecError as exc:
+            raise translate_decode_error(exc, batch=False) from None
+
+    def validate(self, tenant: Tenant, event: EventIn) -> None:
+        """Raise the error ``ingest`` would raise for this event, storing nothing."""
+        normalize_batch([event], tenant_info(tenant), now_us(), batch=False)
+
     def ingest(
         self,
         tenant: Tenant,
@@ -93,8 +104,9 @@ class EventService:
         self, tenant: Tenant, flt: EventFilter, cursor: str | None = None, limit: int = DEFAULT_PAGE
     ) -> SearchPage:
         if not 1 <= limit <= MAX_PAGE:
-            raise ValidationFailed("limit out of range",
-                                   [ErrorDetail("limit", f"between 1 and {MAX_PAGE}")])
+            raise ValidationFailed(
+                "limit out of range", [ErrorDetail("limit", f"between 1 and {MAX_PAGE}")]
+            )
         before = decode_cursor(cursor) if cursor else None
         found = self.store.search(tenant.id, flt, before, limit)
         next_cursor = encode_cursor(found[-1].pos) if len(found) == limit else None
@@ -105,8 +117,9 @@ def _apply_idempotency_header(events: list[EventIn], key: str, batch: bool) -> l
     """An ``Idempotency-Key`` header names the request: the event gets that key (in a
     batch, event i without a key of its own gets ``<key>:<i>``)."""
     if not key or len(key) > 200:
-        raise ValidationFailed("invalid Idempotency-Key header",
-                               [ErrorDetail("Idempotency-Key", "1–200 characters")])
+        raise ValidationFailed(
+            "invalid Idempotency-Key header", [ErrorDetail("Idempotency-Key", "1-200 characters")]
+        )
     out = []
     for index, event in enumerate(events):
         wanted = f"{key}:{index}" if batch else key

@@ -35,8 +35,12 @@ class Principal:
         if scope not in self.key.scopes:
             raise Forbidden(
                 f"this API key lacks the {scope!r} scope",
-                [ErrorDetail("authorization", f"key {self.key.prefix}… has scopes: "
-                             f"{', '.join(self.key.scopes)}")],
+                [
+                    ErrorDetail(
+                        "authorization",
+                        f"key {self.key.prefix}… has scopes: {', '.join(self.key.scopes)}",
+                    )
+                ],
             )
 
 
@@ -51,10 +55,13 @@ class ApiKeyService:
     ) -> tuple[ApiKey, str]:
         unknown = [s for s in scopes if s not in SCOPES]
         if not scopes or unknown:
-            raise field_error("scopes", f"choose from {', '.join(SCOPES)}"
-                              + (f"; unknown: {', '.join(unknown)}" if unknown else ""))
+            raise field_error(
+                "scopes",
+                f"choose from {', '.join(SCOPES)}"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else ""),
+            )
         if not name or len(name) > 100:
-            raise field_error("name", "give the key a name of 1–100 characters")
+            raise field_error("name", "give the key a name of 1-100 characters")
         if expires_at is not None:
             try:
                 expires_at = format_us(parse_rfc3339(expires_at))
@@ -62,8 +69,13 @@ class ApiKeyService:
                 raise field_error("expires_at", str(exc)) from None
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = self.store.add_api_key(
-            tenant.id, name, secret[:10], hash_secret(secret), tuple(dict.fromkeys(scopes)),
-            format_us(now_us()), expires_at,
+            tenant.id,
+            name,
+            secret[:10],
+            hash_secret(secret),
+            tuple(dict.fromkeys(scopes)),
+            format_us(now_us()),
+            expires_at,
         )
         return key, secret
 
@@ -75,18 +87,24 @@ class ApiKeyService:
             )
         key = self.store.find_api_key(hash_secret(secret))
         if key is None:
-            raise Unauthenticated("the API key is not valid",
-                                  [ErrorDetail("authorization", "unknown key")])
+            raise Unauthenticated(
+                "the API key is not valid", [ErrorDetail("authorization", "unknown key")]
+            )
         if key.revoked_at is not None:
-            raise Unauthenticated("the API key was revoked",
-                                  [ErrorDetail("authorization", f"revoked {key.revoked_at}")])
+            raise Unauthenticated(
+                "the API key was revoked",
+                [ErrorDetail("authorization", f"revoked {key.revoked_at}")],
+            )
         if key.expires_at is not None and parse_rfc3339(key.expires_at) <= now_us():
-            raise Unauthenticated("the API key has expired",
-                                  [ErrorDetail("authorization", f"expired {key.expires_at}")])
+            raise Unauthenticated(
+                "the API key has expired",
+                [ErrorDetail("authorization", f"expired {key.expires_at}")],
+            )
         tenant = self.store.get_tenant_by_id(key.tenant_id)
         if tenant is None:  # a key always belongs to a tenant; be safe anyway
-            raise Unauthenticated("the API key is not valid",
-                                  [ErrorDetail("authorization", "unknown tenant")])
+            raise Unauthenticated(
+                "the API key is not valid", [ErrorDetail("authorization", "unknown tenant")]
+            )
         self._touch(key)
         return Principal(tenant, key)
 
@@ -100,7 +118,7 @@ class ApiKeyService:
             self._touched[key.id] = now
         self.store.touch_api_key(key.id, format_us(now_us()))
 
-    def list(self, tenant: Tenant) -> list[ApiKey]:
+    def for_tenant(self, tenant: Tenant) -> list[ApiKey]:
         return self.store.list_api_keys(tenant.id)
 
     def revoke(self, tenant: Tenant, key_id: int) -> None:

@@ -24,8 +24,11 @@ class TenantService:
 
     def create(self, name: str) -> Tenant:
         if not TENANT_RE.match(name):
-            raise field_error("tenant", "use 1–63 lowercase letters, digits, '.', '_' or '-', "
-                              "starting with a letter or digit")
+            raise field_error(
+                "tenant",
+                "use 1-63 lowercase letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit",
+            )
         return self.store.create_tenant(name, format_us(now_us()))
 
     def get(self, name: str) -> Tenant:
@@ -40,7 +43,7 @@ class TenantService:
             return tenant, False
         return self.create(name), True
 
-    def list(self) -> list[Tenant]:
+    def all(self) -> list[Tenant]:
         return self.store.list_tenants()
 
     def categories(self, tenant: Tenant) -> list[str]:
@@ -48,8 +51,11 @@ class TenantService:
 
     def add_category(self, tenant: Tenant, category: str) -> Tenant:
         if not CATEGORY_RE.match(category) or len(category) > MAX_CATEGORY:
-            raise field_error("category", f"use up to {MAX_CATEGORY} lowercase letters, digits,"
-                              " '_' or '-', starting with a letter")
+            raise field_error(
+                "category",
+                f"use up to {MAX_CATEGORY} lowercase letters, digits,"
+                " '_' or '-', starting with a letter",
+            )
         if category in DEFAULT_CATEGORIES or category in tenant.categories:
             raise ValidationFailed("that category exists", [ErrorDetail("category", category)])
         updated = (*tenant.categories, category)

@@ -13,8 +13,8 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.records import (
-    Appended,
     ApiKey,
+    Appended,
     ChainHead,
     ChainRow,
     Checkpoint,
@@ -42,8 +42,14 @@ class Store(Protocol):
 
     # api keys
     def add_api_key(
-        self, tenant_id: int, name: str, prefix: str, key_hash: bytes,
-        scopes: tuple[str, ...], created_at: str, expires_at: str | None,
+        self,
+        tenant_id: int,
+        name: str,
+        prefix: str,
+        key_hash: bytes,
+        scopes: tuple[str, ...],
+        created_at: str,
+        expires_at: str | None,
     ) -> ApiKey: ...
     def find_api_key(self, key_hash: bytes) -> ApiKey | None: ...
     def list_api_keys(self, tenant_id: int) -> list[ApiKey]: ...

@@ -112,9 +112,7 @@ def _needs_fulltext(flt: EventFilter) -> bool:
             continue
         if getattr(flt, name) not in (None, ()):
             return True
-    return len(flt.categories) > 1 or len(flt.actions) > 1 or bool(
-        flt.categories and flt.actions
-    )
+    return len(flt.categories) > 1 or len(flt.actions) > 1 or bool(flt.categories and flt.actions)
 
 
 def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:

@@ -10,7 +10,7 @@ import sqlite3
 import threading
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +22,8 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.records import (
-    Appended,
     ApiKey,
+    Appended,
     ChainHead,
     ChainRow,
     Checkpoint,
@@ -100,10 +100,8 @@ class SQLiteStore:
     def close(self) -> None:
         with self._all_lock:
             for conn in self._all:
-                try:
+                with suppress(sqlite3.Error):
                     conn.close()
-                except sqlite3.Error:
-                    pass
             self._all.clear()
 
     # -- schema --------------------------------------------------------------
@@ -141,21 +139,29 @@ class SQLiteStore:
         return Tenant(tenant_id, name, (), created_at)
 
     def get_tenant(self, name: str) -> Tenant | None:
-        row = self._reader().execute(
-            "SELECT id, name, categories, created_at FROM tenants WHERE name = ?", (name,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute("SELECT id, name, categories, created_at FROM tenants WHERE name = ?", (name,))
+            .fetchone()
+        )
         return self._tenant(row) if row else None
 
     def get_tenant_by_id(self, tenant_id: int) -> Tenant | None:
-        row = self._reader().execute(
-            "SELECT id, name, categories, created_at FROM tenants WHERE id = ?", (tenant_id,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT id, name, categories, created_at FROM tenants WHERE id = ?", (tenant_id,)
+            )
+            .fetchone()
+        )
         return self._tenant(row) if row else None
 
     def list_tenants(self) -> list[Tenant]:
-        rows = self._reader().execute(
-            "SELECT id, name, categories, created_at FROM tenants ORDER BY id"
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute("SELECT id, name, categories, created_at FROM tenants ORDER BY id")
+            .fetchall()
+        )
         return [self._tenant(r) for r in rows]
 
     def set_tenant_categories(self, tenant_id: int, categories: tuple[str, ...]) -> None:
@@ -174,12 +180,28 @@ class SQLiteStore:
 
     @staticmethod
     def _key(row: Any) -> ApiKey:
-        return ApiKey(row[0], row[1], row[2], row[3], row[4], tuple(row[5].split()),
-                      row[6], row[7], row[8], row[9])
+        return ApiKey(
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            tuple(row[5].split()),
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+        )
 
     def add_api_key(
-        self, tenant_id: int, name: str, prefix: str, key_hash: bytes,
-        scopes: tuple[str, ...], created_at: str, expires_at: str | None,
+        self,
+        tenant_id: int,
+        name: str,
+        prefix: str,
+        key_hash: bytes,
+        scopes: tuple[str, ...],
+        created_at: str,
+        expires_at: str | None,
     ) -> ApiKey:
         with self._write() as conn:
             cur = conn.execute(
@@ -188,20 +210,27 @@ class SQLiteStore:
                 (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at),
             )
             key_id = int(cur.lastrowid or 0)
-        return ApiKey(key_id, tenant_id, name, prefix, key_hash, scopes, created_at,
-                      expires_at, None, None)
+        return ApiKey(
+            key_id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at, None, None
+        )
 
     def find_api_key(self, key_hash: bytes) -> ApiKey | None:
-        row = self._reader().execute(
-            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,))
+            .fetchone()
+        )
         return self._key(row) if row else None
 
     def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
-        rows = self._reader().execute(
-            f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY id",
-            (tenant_id,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY id",
+                (tenant_id,),
+            )
+            .fetchall()
+        )
         return [self._key(r) for r in rows]
 
     def touch_api_key(self, key_id: int, used_at: str) -> None:
@@ -237,10 +266,20 @@ class SQLiteStore:
                 canonical, prev = seal(prev, seq, event)
                 pos = self._free_pos(conn, event.occurred_us, used_slots)
                 doc = event.doc
-                event_rows.append((
-                    pos, tenant.id, seq, event.id_bytes, doc["category"], doc["action"],
-                    event.idempotency_key, event.idempotency_digest, prev, canonical,
-                ))
+                event_rows.append(
+                    (
+                        pos,
+                        tenant.id,
+                        seq,
+                        event.id_bytes,
+                        doc["category"],
+                        doc["action"],
+                        event.idempotency_key,
+                        event.idempotency_digest,
+                        prev,
+                        canonical,
+                    )
+                )
                 terms = event.terms
                 fts_rows.append((pos, terms.body, terms.actor, terms.target, terms.keys))
                 results[index] = Appended(doc["id"], seq, prev, False)
@@ -261,7 +300,9 @@ class SQLiteStore:
 
     @staticmethod
     def _resolve_idempotency(
-        conn: sqlite3.Connection, tenant_id: int, events: list[PreparedEvent],
+        conn: sqlite3.Connection,
+        tenant_id: int,
+        events: list[PreparedEvent],
         results: list[Appended | None],
     ) -> tuple[list[int], list[tuple[int, int]]]:
         """Fill ``results`` for repeats of stored events. Return the indexes to store,
@@ -291,8 +332,9 @@ class SQLiteStore:
                 continue
             if bytes(row[3]) != event.idempotency_digest:
                 raise _key_conflict(key)
-            results[index] = Appended(str(uuid.UUID(bytes=bytes(row[0]))), int(row[1]),
-                                      bytes(row[2]), True)
+            results[index] = Appended(
+                str(uuid.UUID(bytes=bytes(row[0]))), int(row[1]), bytes(row[2]), True
+            )
         return fresh, repeats
 
     @staticmethod
@@ -317,10 +359,14 @@ class SQLiteStore:
     # -- events: read --------------------------------------------------------
 
     def get_event(self, tenant_id: int, event_id: bytes) -> StoredEvent | None:
-        row = self._reader().execute(
-            "SELECT pos, seq, doc, hash FROM events WHERE id = ? AND tenant_id = ?",
-            (event_id, tenant_id),
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT pos, seq, doc, hash FROM events WHERE id = ? AND tenant_id = ?",
+                (event_id, tenant_id),
+            )
+            .fetchone()
+        )
         return StoredEvent(row[0], row[1], row[2], row[3]) if row else None
 
     def search(
@@ -346,9 +392,13 @@ class SQLiteStore:
             after = rows[-1][0]
 
     def chain_head(self, tenant_id: int) -> ChainHead | None:
-        row = self._reader().execute(
-            "SELECT tenant_id, seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant_id,)
-        ).fetchone()
+        row = (
+            self._reader()
+            .execute(
+                "SELECT tenant_id, seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant_id,)
+            )
+            .fetchone()
+        )
         return ChainHead(row[0], row[1], row[2]) if row else None
 
     # -- checkpoints ---------------------------------------------------------
@@ -363,19 +413,27 @@ class SQLiteStore:
             )
 
     def list_checkpoints(self, tenant_id: int) -> list[Checkpoint]:
-        rows = self._reader().execute(
-            "SELECT tenant_id, seq, hash, created_at, key_id, signature FROM checkpoints"
-            " WHERE tenant_id = ? ORDER BY seq",
-            (tenant_id,),
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT tenant_id, seq, hash, created_at, key_id, signature FROM checkpoints"
+                " WHERE tenant_id = ? ORDER BY seq",
+                (tenant_id,),
+            )
+            .fetchall()
+        )
         return [Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
     def heads_without_checkpoint(self) -> list[ChainHead]:
-        rows = self._reader().execute(
-            "SELECT h.tenant_id, h.seq, h.hash FROM chain_heads h"
-            " WHERE h.seq > coalesce((SELECT max(c.seq) FROM checkpoints c"
-            " WHERE c.tenant_id = h.tenant_id), 0)"
-        ).fetchall()
+        rows = (
+            self._reader()
+            .execute(
+                "SELECT h.tenant_id, h.seq, h.hash FROM chain_heads h"
+                " WHERE h.seq > coalesce((SELECT max(c.seq) FROM checkpoints c"
+                " WHERE c.tenant_id = h.tenant_id), 0)"
+            )
+            .fetchall()
+        )
         return [ChainHead(r[0], r[1], r[2]) for r in rows]
 
 

@@ -1,0 +1,71 @@
+"""The FastAPI application: routes, error shape, OpenAPI, and the checkpoint timer."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import msgspec
+from fastapi import FastAPI
+
+from trailbook import __version__
+from trailbook.api import events, integrity
+from trailbook.api.errors import install_error_handlers
+from trailbook.api.render import JsonResponse
+from trailbook.model.event import EventIn
+from trailbook.service.app import Trailbook
+from trailbook.service.checkpoints import CheckpointTimer
+
+
+def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
+    """Build the app around an open Trailbook. With ``own_trailbook`` the app closes it
+    (checkpointing what moved) when the server stops."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        timer = CheckpointTimer(tb.checkpoints, tb.settings.checkpoint_every_seconds)
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.stop()
+            if own_trailbook:
+                tb.close()
+
+    app = FastAPI(
+        title="Trailbook",
+        version=__version__,
+        description="Tamper-evident audit trail: append-only, hash-chained, signed.",
+        default_response_class=JsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.trailbook = tb
+    install_error_handlers(app)
+    app.include_router(events.router)
+    app.include_router(integrity.router)
+
+    @app.get("/api/v1/health", tags=["health"], summary="Liveness")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            from fastapi.openapi.utils import get_openapi
+
+            schema = get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes
+            )
+            _, components = msgspec.json.schema_components(
+                [EventIn], ref_template="#/components/schemas/{name}"
+            )
+            schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
+            schema["components"]["securitySchemes"] = {
+                "apiKey": {"type": "http", "scheme": "bearer"}
+            }
+            schema["security"] = [{"apiKey": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

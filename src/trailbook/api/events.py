@@ -1,0 +1,132 @@
+"""/api/v1/events: ingest, search, read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from trailbook.api.auth import authenticate
+from trailbook.api.render import appended_json, event_json, page_json
+from trailbook.query.params import filter_from_params
+from trailbook.service.app import Trailbook
+from trailbook.service.events import DEFAULT_PAGE, MAX_PAGE
+
+router = APIRouter(prefix="/api/v1", tags=["events"])
+
+JSON = "application/json"
+MultiQuery = Annotated[list[str] | None, Query()]
+OneQuery = Annotated[str | None, Query()]
+
+_INGEST_DOC = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            JSON: {
+                "schema": {
+                    "oneOf": [
+                        {"$ref": "#/components/schemas/EventIn"},
+                        {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/EventIn"},
+                            "maxItems": 1000,
+                        },
+                    ]
+                }
+            }
+        },
+    }
+}
+
+
+@router.post(
+    "/events",
+    status_code=201,
+    summary="Record one event (a JSON object) or a batch of up to 1,000 (a JSON array)",
+    description=(
+        "All or nothing: if any event is invalid, nothing is stored and the error names it "
+        "(`events[3].actor.email`). An `Idempotency-Key` header or `idempotency_key` field "
+        "makes retries safe: a repeat returns the stored event with `duplicate: true`. "
+        "Needs the `ingest` scope."
+    ),
+    openapi_extra=_INGEST_DOC,
+    responses={200: {"description": "Every event was a repeat of a stored one"}},
+)
+async def post_events(
+    request: Request,
+    idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
+) -> Response:
+    principal = await authenticate(request, "ingest")
+    tb: Trailbook = request.app.state.trailbook
+    body = await request.body()
+
+    def work() -> bytes:
+        events, batch = tb.events.decode(body)
+        appended = tb.events.ingest(
+            principal.tenant, events, batch=batch, idempotency_key=idempotency_key
+        )
+        status[0] = 201 if any(not a.duplicate for a in appended) else 200
+        return appended_json(appended)
+
+    status = [201]
+    payload = await run_in_threadpool(work)
+    return Response(payload, status_code=status[0], media_type=JSON)
+
+
+@router.get(
+    "/events",
+    summary="Search events, newest first",
+    description=(
+        "Filters combine with AND; a filter given several values (repeated or "
+        "comma-separated) matches any of them. `action=miner.*` matches a prefix. "
+        "Pass `next_cursor` back as `cursor` for the next page. Needs the `read` scope."
+    ),
+)
+async def list_events(
+    request: Request,
+    since: Annotated[str | None, Query(description="RFC 3339, a date, or 24h/7d back")] = None,
+    until: Annotated[str | None, Query(description="exclusive upper bound, same forms")] = None,
+    last: Annotated[str | None, Query(description="a span back from now: 30m, 24h, 7d")] = None,
+    category: MultiQuery = None,
+    action: Annotated[list[str] | None, Query(description="exact, or prefix.*")] = None,
+    action_type: MultiQuery = None,
+    severity: MultiQuery = None,
+    result: MultiQuery = None,
+    actor: Annotated[str | None, Query(description="words matching actor id/name/email")] = None,
+    actor_id: MultiQuery = None,
+    actor_email: MultiQuery = None,
+    actor_type: MultiQuery = None,
+    target: Annotated[str | None, Query(description="words matching target ids/names")] = None,
+    target_id: MultiQuery = None,
+    target_name: MultiQuery = None,
+    target_type: MultiQuery = None,
+    scope: MultiQuery = None,
+    ip: Annotated[list[str] | None, Query(description="an address or CIDR network")] = None,
+    request_id: MultiQuery = None,
+    session_id: MultiQuery = None,
+    q: Annotated[str | None, Query(description='free text: words and "phrases"')] = None,
+    cursor: OneQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
+) -> Response:
+    principal = await authenticate(request, "read")
+    tb: Trailbook = request.app.state.trailbook
+    raw: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        raw.setdefault(key, []).append(value)
+    params = {k: v for k, v in raw.items() if k not in ("cursor", "limit")}
+
+    def work() -> bytes:
+        flt = filter_from_params(params)
+        page = tb.events.search(principal.tenant, flt, cursor, limit)
+        return page_json(page.events, page.next_cursor)
+
+    return Response(await run_in_threadpool(work), media_type=JSON)
+
+
+@router.get("/events/{event_id}", summary="One event by id. Needs the `read` scope.")
+async def get_event(request: Request, event_id: str) -> Response:
+    principal = await authenticate(request, "read")
+    tb: Trailbook = request.app.state.trailbook
+    found = await run_in_threadpool(tb.events.get, principal.tenant, event_id)
+    return Response(event_json(found), media_type=JSON)

@@ -1,0 +1,266 @@
+"""Commands on events: demo, ingest, search, verify."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import msgspec
+import orjson
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from trailbook.cli.admin import ensure_demo_key
+from trailbook.cli.common import (
+    TenantOption,
+    console,
+    err_console,
+    fail,
+    handle_errors,
+    open_trailbook,
+    pick_tenant,
+)
+from trailbook.errors import TrailbookError
+from trailbook.model.event import EventIn
+from trailbook.query.params import filter_from_params
+from trailbook.service.app import Trailbook
+from trailbook.store.records import Tenant
+
+MAX_LISTED_ERRORS = 50
+
+
+@handle_errors
+def demo(
+    ctx: typer.Context,
+    count: int = typer.Option(50_000, min=1, help="How many events to load."),
+    tenant: str = typer.Option("demo", "--tenant", "-t", help="Tenant to load them into."),
+    seed: int = typer.Option(7, help="Seed of the generator (same seed, same events)."),
+    append: bool = typer.Option(False, help="Add events even if the tenant has some."),
+    key_file: str | None = typer.Option(
+        None, help="Keep the demo API key in this file and reuse it on later runs."
+    ),
+) -> None:
+    """Load realistic demo events (five kinds of back office) and print an API key."""
+    with open_trailbook(ctx) as tb:
+        chosen, _ = tb.tenants.get_or_create(tenant)
+        head = tb.store.chain_head(chosen.id)
+        if head is not None and head.seq > 0 and not append:
+            console.print(f"tenant {chosen.name} already holds {head.seq:,} events; "
+                          "not loading more (use --append to add)")
+        else:
+            _load(tb, chosen, count, seed)
+        secret = ensure_demo_key(tb, chosen.name, key_file)
+        console.print(f"API key for tenant [bold]{chosen.name}[/] (scopes: ingest, read):")
+        console.print(secret, style="bold green", highlight=False, soft_wrap=True)
+
+
+def _load(tb: Trailbook, tenant: Tenant, count: int, seed: int) -> None:
+    from trailbook.service.demo import demo_events
+
+    batch = tb.settings.max_batch_events
+    with Progress(
+        TextColumn("loading demo events"), BarColumn(), MofNCompleteColumn(),
+        TimeElapsedColumn(), console=console,
+    ) as progress:
+        task = progress.add_task("demo", total=count)
+        source = iter(demo_events(count, seed=seed))
+        while chunk := list(itertools.islice(source, batch)):
+            events = msgspec.convert(chunk, list[EventIn])
+            tb.events.ingest(tenant, events)
+            progress.advance(task, len(chunk))
+    tb.checkpoints.checkpoint_pending()
+    console.print(f"loaded {count:,} events into tenant {tenant.name}")
+
+
+@handle_errors
+def ingest(
+    ctx: typer.Context,
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True,
+                                help="NDJSON: one event per line."),
+    tenant: str | None = TenantOption,
+    skip_invalid: bool = typer.Option(
+        False, help="Store the valid lines and report the rest (default: store nothing "
+        "if any line is invalid)."),
+) -> None:
+    """Load events from an NDJSON file, in batches, all-or-nothing by default."""
+    with open_trailbook(ctx) as tb:
+        chosen = pick_tenant(tb, tenant)
+        size = file.stat().st_size
+        errors: list[tuple[int, str]] = []
+        stored = duplicates = 0
+        if not skip_invalid:
+            errors = _check_file(tb, chosen, file, size)
+            if errors:
+                _report(errors)
+                fail(f"{len(errors):,} invalid line(s) in {file}; nothing stored "
+                     "(fix them, or pass --skip-invalid to store the valid lines)")
+        with _progress(f"ingesting {file.name}") as progress:
+            task = progress.add_task("ingest", total=size)
+            pending: list[EventIn] = []
+
+            def flush() -> None:
+                nonlocal stored, duplicates
+                if pending:
+                    appended = tb.events.ingest(chosen, pending)
+                    fresh = sum(1 for a in appended if not a.duplicate)
+                    stored += fresh
+                    duplicates += len(appended) - fresh
+                    pending.clear()
+
+            for lineno, line, offset in _lines(file):
+                progress.update(task, completed=offset)
+                try:
+                    event = tb.events.parse_event(line)
+                    if skip_invalid:
+                        tb.events.validate(chosen, event)
+                except TrailbookError as exc:
+                    errors.append((lineno, exc.one_line()))
+                    continue
+                pending.append(event)
+                if len(pending) >= tb.settings.max_batch_events:
+                    flush()
+            flush()
+            progress.update(task, completed=size)
+        if errors:
+            _report(errors)
+        console.print(f"stored {stored:,} events in tenant {chosen.name}"
+                      + (f", {duplicates:,} already stored (idempotency key)" if duplicates else "")
+                      + (f", skipped {len(errors):,} invalid line(s)" if errors else ""))
+
+
+def _progress(label: str) -> Progress:
+    return Progress(TextColumn(label), BarColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
+                    console=err_console)
+
+
+def _lines(file: Path):  # type: ignore[no-untyped-def]
+    offset = 0
+    with file.open("rb") as handle:
+        for lineno, line in enumerate(handle, 1):
+            offset += len(line)
+            if line.strip():
+                yield lineno, line, offset
+
+
+def _check_file(tb: Trailbook, tenant: Tenant, file: Path, size: int) -> list[tuple[int, str]]:
+    errors = []
+    with _progress(f"checking {file.name}") as progress:
+        task = progress.add_task("check", total=size)
+        for lineno, line, offset in _lines(file):
+            if lineno % 1000 == 0:
+                progress.update(task, completed=offset)
+            try:
+                tb.events.validate(tenant, tb.events.parse_event(line))
+            except TrailbookError as exc:
+                errors.append((lineno, exc.one_line()))
+        progress.update(task, completed=size)
+    return errors
+
+
+def _report(errors: list[tuple[int, str]]) -> None:
+    for lineno, message in errors[:MAX_LISTED_ERRORS]:
+        err_console.print(f"line {lineno}: {message}", highlight=False)
+    if len(errors) > MAX_LISTED_ERRORS:
+        err_console.print(f"… and {len(errors) - MAX_LISTED_ERRORS:,} more invalid lines")
+
+
+@handle_errors
+def search(
+    ctx: typer.Context,
+    text: str | None = typer.Argument(None, help='Free text: words and "phrases".'),
+    tenant: str | None = TenantOption,
+    since: str | None = typer.Option(None, help="RFC 3339, a date, or 24h/7d back."),
+    until: str | None = typer.Option(None, help="Exclusive upper bound, same forms."),
+    last: str | None = typer.Option(None, help="A span back from now: 30m, 24h, 7d."),
+    category: list[str] = typer.Option([], help="Category (repeatable)."),
+    action: list[str] = typer.Option([], help="Action, exact or prefix.* (repeatable)."),
+    action_type: list[str] = typer.Option([], help="create, read, update, delete, …"),
+    severity: list[str] = typer.Option([], help="info, notice, warning, critical."),
+    result: str | None = typer.Option(None, help="success or failure."),
+    actor: str | None = typer.Option(None, help="Words in actor id, name or email."),
+    actor_id: list[str] = typer.Option([], help="Exact actor id."),
+    actor_email: list[str] = typer.Option([], help="Exact actor email."),
+    target: str | None = typer.Option(None, help="Words in target ids or names."),
+    target_id: list[str] = typer.Option([], help="Exact target id."),
+    target_type: list[str] = typer.Option([], help="Target type."),
+    scope: list[str] = typer.Option([], help="Scope."),
+    ip: list[str] = typer.Option([], help="IP address or CIDR network."),
+    request_id: list[str] = typer.Option([], help="Request id."),
+    session_id: list[str] = typer.Option([], help="Session id."),
+    limit: int = typer.Option(50, min=1, max=500, help="Events per page."),
+    cursor: str | None = typer.Option(None, help="next_cursor of a previous page."),
+    as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
+) -> None:
+    """Search events, newest first (the API's filters)."""
+    params: dict[str, object] = {
+        "q": text, "since": since, "until": until, "last": last, "category": category,
+        "action": action, "action_type": action_type, "severity": severity, "result": result,
+        "actor": actor, "actor_id": actor_id, "actor_email": actor_email, "target": target,
+        "target_id": target_id, "target_type": target_type, "scope": scope, "ip": ip,
+        "request_id": request_id, "session_id": session_id,
+    }
+    given = {k: v for k, v in params.items() if v not in (None, [], "")}
+    flt = filter_from_params(given)  # type: ignore[arg-type]
+    with open_trailbook(ctx) as tb:
+        page = tb.events.search(pick_tenant(tb, tenant), flt, cursor, limit)
+    docs = [orjson.loads(e.doc) | {"hash": bytes(e.hash).hex()} for e in page.events]
+    if as_json:
+        print(orjson.dumps({"events": docs, "next_cursor": page.next_cursor}).decode())
+        return
+    table = Table("occurred (UTC)", "seq", "actor", "action", "target", "result", "ip",
+                  "description", show_lines=False)
+    for d in docs:
+        actor_doc = d["actor"]
+        who = actor_doc.get("email") or actor_doc.get("name") or actor_doc["id"]
+        targets = d["targets"]
+        what = f"{targets[0]['type']}:{targets[0].get('name') or targets[0]['id']}" if targets else ""
+        result_text = d["result"] if d["result"] == "success" else f"[red]{d['result']}[/]"
+        table.add_row(d["occurred_at"][:19].replace("T", " "), str(d["seq"]), who, d["action"],
+                      what, result_text, (d.get("source") or {}).get("ip") or "",
+                      d.get("description") or "")
+    console.print(table)
+    if page.next_cursor:
+        console.print(f"more: --cursor {page.next_cursor}", style="dim")
+    elif not docs:
+        console.print("no events match", style="dim")
+
+
+@handle_errors
+def verify(
+    ctx: typer.Context,
+    tenant: str | None = TenantOption,
+    all_tenants: bool = typer.Option(False, "--all", help="Verify every tenant."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Recompute the hash chain and check the signed checkpoints. Exit 1 if damaged."""
+    with open_trailbook(ctx, migrate=False) as tb:
+        chosen = tb.tenants.all() if all_tenants else [pick_tenant(tb, tenant)]
+        reports = [tb.integrity.verify(t) for t in chosen]
+    if as_json:
+        print(orjson.dumps([r.as_dict() for r in reports]).decode())
+    else:
+        for r in reports:
+            first = r.first_problem
+            if first is None:
+                console.print(
+                    f"[bold green]OK[/] tenant {r.tenant}: {r.events_checked:,} events, chain "
+                    f"whole; {r.checkpoints_checked} signed checkpoint(s) valid"
+                    + (f", latest at seq {r.last_checkpoint_seq:,}" if r.last_checkpoint_seq
+                       else ""))
+            else:
+                err_console.print(
+                    f"[bold red]DAMAGED[/] tenant {r.tenant}: first bad seq {first.seq}: "
+                    f"{first.kind}: {first.detail}", highlight=False)
+                for p in sorted(r.problems, key=lambda p: p.seq)[1:10]:
+                    err_console.print(f"  also seq {p.seq}: {p.kind}: {p.detail}",
+                                      highlight=False)
+    if not all(r.ok for r in reports):
+        raise typer.Exit(1)

@@ -1,0 +1,76 @@
+"""The ``trailbook`` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from trailbook import __version__
+from trailbook.cli import admin, events
+from trailbook.cli.common import CliState, console, database_url, handle_errors, state
+
+app = typer.Typer(
+    name="trailbook",
+    help="Trailbook: a tamper-evident audit trail service.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def root(
+    ctx: typer.Context,
+    data_dir: Path | None = typer.Option(
+        None, "--data-dir", envvar="TRAILBOOK_DATA_DIR",
+        help="Folder of the default SQLite database and signing key (default ./data)."),
+    database: str | None = typer.Option(
+        None, "--database", envvar="TRAILBOOK_DATABASE_URL",
+        help="Database URL (sqlite:///path.db) or a SQLite file path."),
+) -> None:
+    ctx.obj = CliState(data_dir=data_dir, database=database)
+
+
+@app.command()
+@handle_errors
+def serve(
+    ctx: typer.Context,
+    host: str | None = typer.Option(None, help="Address to listen on (default 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default 8600)."),
+    database: str | None = typer.Option(None, "--database",
+                                        help="Database URL or SQLite file path."),
+    log_level: str = typer.Option("info", help="uvicorn log level."),
+) -> None:
+    """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import uvicorn
+
+    from trailbook.api.app import create_app
+    from trailbook.service.app import Trailbook
+
+    settings = state(ctx).settings(host=host, port=port, database_url=database_url(database))
+    tb = Trailbook.open(settings)
+    console.print(f"Trailbook {__version__} on http://{settings.host}:{settings.port} "
+                  f"(database {tb.store.url}); API docs at /docs")
+    uvicorn.run(create_app(tb, own_trailbook=True), host=settings.host, port=settings.port,
+                log_level=log_level, access_log=False)
+
+
+@app.command()
+def version() -> None:
+    """Print the version."""
+    console.print(__version__)
+
+
+app.command()(admin.init)
+app.command()(admin.migrate)
+app.command()(events.demo)
+app.command()(events.ingest)
+app.command()(events.search)
+app.command()(events.verify)
+app.add_typer(admin.tenant_app, name="tenant")
+app.add_typer(admin.key_app, name="key")
+
+
+def main() -> None:
+    app()
