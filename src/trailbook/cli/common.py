@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import wraps
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import NoReturn, ParamSpec, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -60,7 +60,7 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
-def fail(message: str, code: int = 1) -> typer.Exit:
+def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)
 
@@ -74,7 +74,6 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             return func(*args, **kwargs)
         except TrailbookError as exc:
             fail(exc.one_line())
-            raise  # unreachable: fail() raises
         except KeyboardInterrupt:
             err_console.print("interrupted")
             sys.exit(130)
@@ -102,7 +101,6 @@ def pick_tenant(tb: Trailbook, name: str | None) -> Tenant:
         fail("no tenant yet: run 'trailbook init' (or 'trailbook demo') first")
     fail("several tenants exist; choose one with --tenant: "
          + ", ".join(t.name for t in tenants))
-    raise AssertionError("unreachable")
 
 
 TenantOption = typer.Option(None, "--tenant", "-t", help="Tenant name (default: the only one).")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from pathlib import Path
 
 import msgspec
@@ -32,6 +33,7 @@ from trailbook.errors import TrailbookError
 from trailbook.model.event import EventIn
 from trailbook.query.params import filter_from_params
 from trailbook.service.app import Trailbook
+from trailbook.service.events import BULK_BATCH
 from trailbook.store.records import Tenant
 
 MAX_LISTED_ERRORS = 50
@@ -65,17 +67,19 @@ def demo(
 def _load(tb: Trailbook, tenant: Tenant, count: int, seed: int) -> None:
     from trailbook.service.demo import demo_events
 
-    batch = tb.settings.max_batch_events
     with Progress(
         TextColumn("loading demo events"), BarColumn(), MofNCompleteColumn(),
         TimeElapsedColumn(), console=console,
     ) as progress:
         task = progress.add_task("demo", total=count)
         source = iter(demo_events(count, seed=seed))
-        while chunk := list(itertools.islice(source, batch)):
-            events = msgspec.convert(chunk, list[EventIn])
-            tb.events.ingest(tenant, events)
-            progress.advance(task, len(chunk))
+        batches = (
+            msgspec.convert(chunk, list[EventIn])
+            for chunk in iter(lambda: list(itertools.islice(source, BULK_BATCH)), [])
+        )
+        tb.events.ingest_stream(
+            tenant, batches, on_stored=lambda _, done: progress.advance(task, len(done))
+        )
     tb.checkpoints.checkpoint_pending()
     console.print(f"loaded {count:,} events into tenant {tenant.name}")
 
@@ -95,40 +99,42 @@ def ingest(
         chosen = pick_tenant(tb, tenant)
         size = file.stat().st_size
         errors: list[tuple[int, str]] = []
-        stored = duplicates = 0
         if not skip_invalid:
             errors = _check_file(tb, chosen, file, size)
             if errors:
                 _report(errors)
                 fail(f"{len(errors):,} invalid line(s) in {file}; nothing stored "
                      "(fix them, or pass --skip-invalid to store the valid lines)")
-        with _progress(f"ingesting {file.name}") as progress:
-            task = progress.add_task("ingest", total=size)
-            pending: list[EventIn] = []
+        line_numbers: list[list[int]] = []
 
-            def flush() -> None:
-                nonlocal stored, duplicates
-                if pending:
-                    appended = tb.events.ingest(chosen, pending)
-                    fresh = sum(1 for a in appended if not a.duplicate)
-                    stored += fresh
-                    duplicates += len(appended) - fresh
-                    pending.clear()
-
+        def batches() -> Iterator[list[EventIn]]:
+            events: list[EventIn] = []
+            numbers: list[int] = []
             for lineno, line, offset in _lines(file):
                 progress.update(task, completed=offset)
                 try:
-                    event = tb.events.parse_event(line)
-                    if skip_invalid:
-                        tb.events.validate(chosen, event)
+                    events.append(tb.events.parse_event(line))
+                    numbers.append(lineno)
                 except TrailbookError as exc:
                     errors.append((lineno, exc.one_line()))
-                    continue
-                pending.append(event)
-                if len(pending) >= tb.settings.max_batch_events:
-                    flush()
-            flush()
+                if len(events) >= BULK_BATCH:
+                    line_numbers.append(numbers)
+                    yield events
+                    events, numbers = [], []
+            line_numbers.append(numbers)
+            yield events
+
+        def invalid(batch: int, index: int, exc: TrailbookError) -> None:
+            errors.append((line_numbers[batch][index], exc.one_line()))
+
+        with _progress(f"ingesting {file.name}") as progress:
+            task = progress.add_task("ingest", total=size)
+            result = tb.events.ingest_stream(
+                chosen, batches(), skip_invalid=skip_invalid, on_invalid=invalid
+            )
             progress.update(task, completed=size)
+        stored, duplicates = result.stored, result.duplicates
+        errors.sort()
         if errors:
             _report(errors)
         console.print(f"stored {stored:,} events in tenant {chosen.name}"
@@ -141,7 +147,7 @@ def _progress(label: str) -> Progress:
                     console=err_console)
 
 
-def _lines(file: Path):  # type: ignore[no-untyped-def]
+def _lines(file: Path) -> Iterator[tuple[int, bytes, int]]:
     offset = 0
     with file.open("rb") as handle:
         for lineno, line in enumerate(handle, 1):
@@ -151,7 +157,7 @@ def _lines(file: Path):  # type: ignore[no-untyped-def]
 
 
 def _check_file(tb: Trailbook, tenant: Tenant, file: Path, size: int) -> list[tuple[int, str]]:
-    errors = []
+    errors: list[tuple[int, str]] = []
     with _progress(f"checking {file.name}") as progress:
         task = progress.add_task("check", total=size)
         for lineno, line, offset in _lines(file):
@@ -221,7 +227,8 @@ def search(
         actor_doc = d["actor"]
         who = actor_doc.get("email") or actor_doc.get("name") or actor_doc["id"]
         targets = d["targets"]
-        what = f"{targets[0]['type']}:{targets[0].get('name') or targets[0]['id']}" if targets else ""
+        first = targets[0] if targets else None
+        what = f"{first['type']}:{first.get('name') or first['id']}" if first else ""
         result_text = d["result"] if d["result"] == "success" else f"[red]{d['result']}[/]"
         table.add_row(d["occurred_at"][:19].replace("T", " "), str(d["seq"]), who, d["action"],
                       what, result_text, (d.get("source") or {}).get("ip") or "",

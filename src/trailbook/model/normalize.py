@@ -5,9 +5,9 @@ receive time; errors name the field (``events[3].actor.email`` in a batch)."""
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
+import socket
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
@@ -66,6 +66,15 @@ class TenantInfo:
     id: int
     name: str
     categories: frozenset[str]
+
+
+def canonical_ip(text: str) -> str | None:
+    """The canonical text of an IPv4 or IPv6 address (RFC 5952 for v6), or None."""
+    family = socket.AF_INET6 if ":" in text else socket.AF_INET
+    try:
+        return socket.inet_ntop(family, socket.inet_pton(family, text))
+    except (OSError, ValueError):
+        return None
 
 
 def infer_action_type(action: str) -> str:
@@ -215,10 +224,9 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
         src = event.source
         ip = None
         if src.ip is not None:
-            try:
-                ip = str(ipaddress.ip_address(src.ip))
-            except ValueError:
-                raise _Bad("source.ip", "not an IPv4 or IPv6 address") from None
+            ip = canonical_ip(src.ip)
+            if ip is None:
+                raise _Bad("source.ip", "not an IPv4 or IPv6 address")
         country = None
         if src.country is not None:
             if not COUNTRY_RE.match(src.country):

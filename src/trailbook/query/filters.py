@@ -23,9 +23,9 @@ class EventFilter:
     actor_ids: tuple[str, ...] = ()
     actor_emails: tuple[str, ...] = ()
     actor_types: tuple[str, ...] = ()
-    target: str | None = None  # words, matched as prefixes in target ids and names
+    target: str | None = None  # words, matched as prefixes in target names
     target_ids: tuple[str, ...] = ()
-    target_names: tuple[str, ...] = ()
+    target_names: tuple[str, ...] = ()  # the name's words, as a phrase
     target_types: tuple[str, ...] = ()
     scopes: tuple[str, ...] = ()
     ips: tuple[IPNetwork, ...] = ()

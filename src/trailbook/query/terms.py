@@ -8,7 +8,7 @@ itself. The query compiler makes the same tokens from a filter's values."""
 
 from __future__ import annotations
 
-import ipaddress
+import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import blake2b
@@ -22,7 +22,6 @@ ACTOR_EMAIL = "ae"
 ACTOR_TYPE = "ay"
 TARGET_ID = "ti"
 TARGET_TYPE = "tt"
-TARGET_NAME = "tm"
 SCOPE = "sc"
 RESULT = "rs"
 SEVERITY = "sv"
@@ -50,6 +49,11 @@ def normalize_email(email: str) -> str:
     return email.strip().lower()
 
 
+def _prefix_value(version: int, packed: bytes, prefix_len: int) -> str:
+    """Indexed prefixes are whole bytes, so a prefix is the first bytes of the address."""
+    return f"{version}:{packed[: prefix_len // 8].hex()}"
+
+
 def searchable_subnets(network: IPNetwork) -> list[IPNetwork]:
     """The indexed prefixes that together cover ``network``; ValueError if too many."""
     prefixes = IPV4_PREFIXES if network.version == 4 else IPV6_PREFIXES
@@ -66,17 +70,21 @@ def searchable_subnets(network: IPNetwork) -> list[IPNetwork]:
 
 def ip_network_tokens(tenant_id: int, network: IPNetwork) -> list[str]:
     """Tokens that, OR-ed, match every indexed address inside ``network``."""
-    return [key_token(IP, tenant_id, str(net)) for net in searchable_subnets(network)]
+    return [
+        key_token(IP, tenant_id,
+                  _prefix_value(net.version, net.network_address.packed, net.prefixlen))
+        for net in searchable_subnets(network)
+    ]
 
 
 @lru_cache(maxsize=65_536)
-def _address_prefix_tokens(tenant_id: int, ip: str) -> tuple[str, ...]:
-    address = ipaddress.ip_address(ip)
-    prefixes = IPV4_PREFIXES if address.version == 4 else IPV6_PREFIXES
-    return tuple(
-        key_token(IP, tenant_id, str(ipaddress.ip_network(f"{ip}/{p}", strict=False)))
-        for p in prefixes
-    )
+def address_tokens(tenant_id: int, ip: str) -> tuple[str, ...]:
+    """Tokens of an address (already in canonical text form) at each indexed prefix."""
+    if ":" in ip:
+        packed, version, prefixes = socket.inet_pton(socket.AF_INET6, ip), 6, IPV6_PREFIXES
+    else:
+        packed, version, prefixes = socket.inet_pton(socket.AF_INET, ip), 4, IPV4_PREFIXES
+    return tuple(key_token(IP, tenant_id, _prefix_value(version, packed, p)) for p in prefixes)
 
 
 @lru_cache(maxsize=65_536)
@@ -129,11 +137,10 @@ def build_terms(
     targets = doc["targets"]
     assert isinstance(targets, list)
     for target in targets:
+        # Ids are found by their exact token, names by their words.
         keys.append(key_token(TARGET_ID, t, target["id"]))
         keys.append(key_token(TARGET_TYPE, t, target["type"]))
-        target_words.append(target["id"])
         if target["name"]:
-            keys.append(key_token(TARGET_NAME, t, target["name"]))
             target_words.append(target["name"])
     for code, field in ((SCOPE, "scope"), (REQUEST_ID, "request_id"), (SESSION_ID, "session_id")):
         value = doc[field]
@@ -141,7 +148,7 @@ def build_terms(
             keys.append(key_token(code, t, str(value)))
     source = doc["source"]
     if isinstance(source, dict) and source.get("ip"):
-        keys.extend(_address_prefix_tokens(t, source["ip"]))
+        keys.extend(address_tokens(t, source["ip"]))
     body_parts = [str(doc["action"]).replace(".", " ").replace("_", " ")]
     for field in ("description", "reason", "scope"):
         value = doc[field]

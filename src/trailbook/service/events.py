@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -10,15 +11,18 @@ import msgspec
 from trailbook.errors import ErrorDetail, NotFound, PayloadTooLarge, ValidationFailed
 from trailbook.model.event import EventIn, decode_events
 from trailbook.model.normalize import normalize_batch, translate_decode_error
+from trailbook.model.prepared import PreparedEvent
 from trailbook.model.timefmt import now_us
 from trailbook.query.cursor import decode_cursor, encode_cursor
 from trailbook.query.filters import EventFilter
 from trailbook.service.checkpoints import CheckpointService
+from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, run_pipeline
 from trailbook.service.tenants import tenant_info
 from trailbook.settings import Settings
 from trailbook.store.base import Store
 from trailbook.store.records import Appended, StoredEvent, Tenant
 
+BULK_BATCH = 5000  # events per transaction for files, demo data and copies
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
@@ -61,6 +65,30 @@ class EventService:
     def validate(self, tenant: Tenant, event: EventIn) -> None:
         """Raise the error ``ingest`` would raise for this event, storing nothing."""
         normalize_batch([event], tenant_info(tenant), now_us(), batch=False)
+
+    def ingest_stream(
+        self,
+        tenant: Tenant,
+        batches: Iterable[list[EventIn]],
+        *,
+        skip_invalid: bool = False,
+        on_invalid: OnInvalid | None = None,
+        on_stored: OnStored | None = None,
+    ) -> StreamResult:
+        """Bulk ingest (files, demo data, copies): each batch is stored all-or-nothing
+        and validated while the previous one is being written."""
+        info = tenant_info(tenant)
+
+        def prepare(batch: list[EventIn]) -> list[PreparedEvent]:
+            return normalize_batch(batch, info, now_us(), batch=len(batch) > 1)
+
+        def store(prepared: list[PreparedEvent]) -> list[Appended]:
+            appended = self.store.append(info, prepared)
+            self.checkpoints.after_append(tenant, appended)
+            return appended
+
+        return run_pipeline(batches, prepare, store, skip_invalid=skip_invalid,
+                            on_invalid=on_invalid, on_stored=on_stored)
 
     def ingest(
         self,

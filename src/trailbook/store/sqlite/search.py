@@ -30,6 +30,11 @@ def _words(text: str) -> list[str]:
     return [w.lower() for w in _WORD.findall(text)]
 
 
+def _phrase(text: str) -> str | None:
+    words = _words(text)
+    return '"' + " ".join(words) + '"' if words else None
+
+
 def text_query(text: str) -> str | None:
     """Free text as an FTS5 expression over the text columns: each bare word must
     appear, each "quoted phrase" must appear as a phrase."""
@@ -72,7 +77,6 @@ def _key_conditions(t: int, flt: EventFilter) -> list[str]:
     add(T.ACTOR_EMAIL, tuple(T.normalize_email(e) for e in flt.actor_emails))
     add(T.ACTOR_TYPE, flt.actor_types)
     add(T.TARGET_ID, flt.target_ids)
-    add(T.TARGET_NAME, flt.target_names)
     add(T.TARGET_TYPE, flt.target_types)
     add(T.SCOPE, flt.scopes)
     add(T.REQUEST_ID, flt.request_ids)
@@ -92,9 +96,13 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
         if expr:
             conditions.append(expr)
     if flt.target:
-        expr = prefix_words_query("target", flt.target)
-        if expr:
-            conditions.append(expr)
+        # The exact id, or words of the name.
+        exact = f'keys : "{T.key_token(T.TARGET_ID, tenant_id, flt.target)}"'
+        words = prefix_words_query("target", flt.target)
+        conditions.append(f"({exact} OR {words})" if words else exact)
+    phrases = [p for p in (_phrase(name) for name in flt.target_names) if p]
+    if phrases:
+        conditions.append("target : (" + " OR ".join(phrases) + ")")
     if flt.text:
         expr = text_query(flt.text)
         if expr:

@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +36,25 @@ from trailbook.store.sqlite.search import compile_search
 
 SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
 
-_INSERT_EVENT = (
-    "INSERT INTO events (pos, tenant_id, seq, id, category, action, idem_key, idem_digest,"
-    " hash, doc) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
-_INSERT_FTS = "INSERT INTO events_fts (rowid, body, actor, target, keys) VALUES (?, ?, ?, ?, ?)"
+_EVENT_COLUMNS = "pos, tenant_id, seq, id, category, action, idem_key, idem_digest, hash, doc"
+_FTS_COLUMNS = "rowid, body, actor, target, keys"
+# Rows per INSERT statement. Many rows per statement means few sqlite3_step calls,
+# and so few hand-overs of the GIL while another thread validates the next batch.
+ROWS_PER_STATEMENT = 250
+
+
+@lru_cache(maxsize=64)
+def _multi_insert(table: str, columns: str, rows: int) -> str:
+    one = "(" + ", ".join("?" * (columns.count(",") + 1)) + ")"
+    return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * rows)
+
+
+def _insert_rows(conn: sqlite3.Connection, table: str, columns: str,
+                 rows: list[tuple[object, ...]]) -> None:
+    for start in range(0, len(rows), ROWS_PER_STATEMENT):
+        chunk = rows[start:start + ROWS_PER_STATEMENT]
+        conn.execute(_multi_insert(table, columns, len(chunk)),
+                     [value for row in chunk for value in row])
 
 
 def path_from_url(url: str) -> Path:
@@ -60,6 +75,8 @@ class SQLiteStore:
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
         self._writer = self._connect()
+        # Next free slot per occurred microsecond, as this process last wrote them.
+        self._slots: dict[int, int] = {}
         migrations.refuse_newer(migrations.current_version(self._writer), str(self.path))
 
     # -- connections ---------------------------------------------------------
@@ -257,35 +274,14 @@ class SQLiteStore:
             seq, prev = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
             results: list[Appended | None] = [None] * len(events)
             fresh, repeats = self._resolve_idempotency(conn, tenant.id, events, results)
-            event_rows = []
-            fts_rows = []
-            used_slots: dict[int, int] = {}
+            sealed = []
             for index in fresh:
-                event = events[index]
                 seq += 1
-                canonical, prev = seal(prev, seq, event)
-                pos = self._free_pos(conn, event.occurred_us, used_slots)
-                doc = event.doc
-                event_rows.append(
-                    (
-                        pos,
-                        tenant.id,
-                        seq,
-                        event.id_bytes,
-                        doc["category"],
-                        doc["action"],
-                        event.idempotency_key,
-                        event.idempotency_digest,
-                        prev,
-                        canonical,
-                    )
-                )
-                terms = event.terms
-                fts_rows.append((pos, terms.body, terms.actor, terms.target, terms.keys))
-                results[index] = Appended(doc["id"], seq, prev, False)
-            if event_rows:
-                conn.executemany(_INSERT_EVENT, event_rows)
-                conn.executemany(_INSERT_FTS, fts_rows)
+                canonical, prev = seal(prev, seq, events[index])
+                sealed.append((index, seq, canonical, prev))
+                results[index] = Appended(events[index].doc["id"], seq, prev, False)
+            if sealed:
+                self._insert(conn, tenant.id, events, sealed)
                 conn.execute(
                     "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
                     " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
@@ -337,24 +333,59 @@ class SQLiteStore:
             )
         return fresh, repeats
 
+    def _insert(
+        self,
+        conn: sqlite3.Connection,
+        tenant_id: int,
+        events: list[PreparedEvent],
+        sealed: list[tuple[int, int, bytes, bytes]],
+    ) -> None:
+        """Insert sealed events and their full-text rows.
+
+        Positions come first from the slots this process remembers using; if another
+        writer (or a restart) makes one collide, the batch is redone with each
+        position looked up in the table."""
+        conn.execute("SAVEPOINT place")
+        try:
+            self._insert_at(conn, tenant_id, events, sealed, self._slots)
+        except sqlite3.IntegrityError as exc:
+            if "events.pos" not in str(exc):
+                raise
+            conn.execute("ROLLBACK TO place")
+            self._slots.clear()
+            self._insert_at(conn, tenant_id, events, sealed, _LookedUpSlots(conn))
+        conn.execute("RELEASE place")
+        if len(self._slots) > 200_000:
+            self._slots.clear()
+
     @staticmethod
-    def _free_pos(conn: sqlite3.Connection, occurred_us: int, used: dict[int, int]) -> int:
-        """The first free position for an event that occurred at ``occurred_us``."""
-        base = occurred_us * SLOTS_PER_MICROSECOND
-        while True:
-            slot = used.get(base)
-            if slot is None:
-                row = conn.execute(
-                    "SELECT max(pos) FROM events WHERE pos >= ? AND pos < ?",
-                    (base, base + SLOTS_PER_MICROSECOND),
-                ).fetchone()
-                slot = 0 if row[0] is None else int(row[0]) - base + 1
-            if slot < SLOTS_PER_MICROSECOND:
-                used[base] = slot + 1
-                return base + slot
-            # A full microsecond (1,024 events): the next one is as good a place.
-            used[base] = slot
-            base += SLOTS_PER_MICROSECOND
+    def _insert_at(
+        conn: sqlite3.Connection,
+        tenant_id: int,
+        events: list[PreparedEvent],
+        sealed: list[tuple[int, int, bytes, bytes]],
+        slots: dict[int, int],
+    ) -> None:
+        event_rows: list[tuple[object, ...]] = []
+        fts_rows: list[tuple[object, ...]] = []
+        for index, seq, canonical, chain_hash in sealed:
+            event = events[index]
+            base = event.occurred_us * SLOTS_PER_MICROSECOND
+            slot = slots.get(base, 0)
+            while slot >= SLOTS_PER_MICROSECOND:  # a full microsecond: use the next
+                base += SLOTS_PER_MICROSECOND
+                slot = slots.get(base, 0)
+            slots[base] = slot + 1
+            pos = base + slot
+            doc = event.doc
+            event_rows.append((
+                pos, tenant_id, seq, event.id_bytes, doc["category"], doc["action"],
+                event.idempotency_key, event.idempotency_digest, chain_hash, canonical,
+            ))
+            terms = event.terms
+            fts_rows.append((pos, terms.body, terms.actor, terms.target, terms.keys))
+        _insert_rows(conn, "events", _EVENT_COLUMNS, event_rows)
+        _insert_rows(conn, "events_fts", _FTS_COLUMNS, fts_rows)
 
     # -- events: read --------------------------------------------------------
 
@@ -435,6 +466,23 @@ class SQLiteStore:
             .fetchall()
         )
         return [ChainHead(r[0], r[1], r[2]) for r in rows]
+
+
+class _LookedUpSlots(dict[int, int]):
+    """Next free slot per microsecond, read from the table when first asked."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        super().__init__()
+        self.conn = conn
+
+    def get(self, base: int, default: int = 0) -> int:  # type: ignore[override]
+        if base not in self:
+            row = self.conn.execute(
+                "SELECT max(pos) FROM events WHERE pos >= ? AND pos < ?",
+                (base, base + SLOTS_PER_MICROSECOND),
+            ).fetchone()
+            self[base] = default if row[0] is None else int(row[0]) - base + 1
+        return self[base]
 
 
 def _key_conflict(key: str) -> Conflict:
