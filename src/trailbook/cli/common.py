@@ -21,7 +21,8 @@ from trailbook.settings import Settings, load_settings
 from trailbook.store.records import Tenant
 
 console = Console()
-err_console = Console(stderr=True)
+# Errors stay on one line each, whatever the terminal width, so scripts can read them.
+err_console = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")

@@ -58,8 +58,11 @@ class Signer:
         }
 
 
-def load_or_create_signer(path: Path) -> Signer:
-    """Load the PEM private key at ``path``, generating it (mode 0600) on first run."""
+def load_or_create_signer(path: Path, *, create: bool = True) -> Signer:
+    """Load the PEM private key at ``path``, generating it (mode 0600) on first run
+    unless ``create`` is false."""
+    if not path.exists() and not create:
+        raise FileNotFoundError(f"no signing key at {path}")
     if path.exists():
         loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
         if not isinstance(loaded, Ed25519PrivateKey):

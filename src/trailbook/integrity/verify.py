@@ -196,14 +196,18 @@ def verify_chain(
         report.events_checked += 1
         report.last_seq = row.seq
         expected = row.seq + 1
-    if head is not None and head.seq > report.last_seq:
-        gap = (
-            f"seq {report.last_seq + 1}"
-            if head.seq == report.last_seq + 1
-            else (f"seqs {report.last_seq + 1}-{head.seq}")
-        )
-        v.problem(report.last_seq + 1, MISSING, f"{gap} missing from the end of the chain")
-    elif head is not None and head.seq == report.last_seq and bytes(head.hash) != stored_prev:
+    if head is None:
+        if report.last_seq:
+            v.problem(report.last_seq, CHANGED,
+                      "the chain head record is missing, though events are stored")
+    elif head.seq > report.last_seq:
+        first = report.last_seq + 1
+        gap = f"seq {first}" if head.seq == first else f"seqs {first}-{head.seq}"
+        v.problem(first, MISSING, f"{gap} missing from the end of the chain")
+    elif head.seq < report.last_seq:
+        v.problem(head.seq + 1, CHANGED, f"the chain head was moved back to seq {head.seq}, "
+                  f"but events run to seq {report.last_seq}")
+    elif bytes(head.hash) != stored_prev:
         v.problem(head.seq, CHANGED, "the chain head does not match the last event's hash")
     for seq in sorted(v.checkpoints):
         v.check_checkpoint(v.checkpoints[seq], pure_at.get(seq))

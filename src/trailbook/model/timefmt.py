@@ -4,6 +4,7 @@ microseconds since the Unix epoch."""
 from __future__ import annotations
 
 import time
+from functools import lru_cache
 from datetime import UTC, datetime
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -18,9 +19,14 @@ def to_us(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
 
 
+@lru_cache(maxsize=4096)
+def _format_second(seconds: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds))
+
+
 def format_us(us: int) -> str:
     seconds, micros = divmod(us, 1_000_000)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(seconds)) + f".{micros:06d}Z"
+    return f"{_format_second(seconds)}.{micros:06d}Z"
 
 
 def parse_rfc3339(text: str) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from trailbook.errors import StorageError
 from trailbook.integrity.signing import Signer, load_or_create_signer
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import EventService
@@ -26,15 +27,24 @@ class Trailbook:
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailbook:
-        """Open the configured store (applying migrations unless told not to) and the
-        signing key (made on first run, beside the SQLite file)."""
-        store = open_store(settings)
+        """Open the configured store and the signing key. With ``migrate`` (the default)
+        this is the first run's setup too: it creates the database, applies migrations
+        and makes the key (beside the SQLite file). Without it, it only opens what
+        exists: the read-only way in for verification."""
+        store = open_store(settings, create=migrate)
         try:
             if migrate:
                 store.migrate()
             else:
                 store.require_schema()
-            signer = load_or_create_signer(settings.resolved_signing_key_path)
+            key_path = settings.resolved_signing_key_path
+            try:
+                signer = load_or_create_signer(key_path, create=migrate)
+            except FileNotFoundError:
+                raise StorageError(
+                    f"no signing key at {key_path}: the checkpoints cannot be checked; "
+                    "point TRAILBOOK_SIGNING_KEY_PATH at the key"
+                ) from None
         except BaseException:
             store.close()
             raise

@@ -6,8 +6,9 @@ from trailbook.settings import Settings
 from trailbook.store.base import Store
 
 
-def open_store(settings: Settings, url: str | None = None) -> Store:
-    """Open the backend named by ``url`` (default: the settings' database URL)."""
+def open_store(settings: Settings, url: str | None = None, *, create: bool = True) -> Store:
+    """Open the backend named by ``url`` (default: the settings' database URL).
+    ``create=False`` refuses to make a new SQLite file."""
     target = url or settings.resolved_database_url
     if target.startswith("sqlite:///"):
         from trailbook.store.sqlite import SQLiteStore
@@ -16,6 +17,7 @@ def open_store(settings: Settings, url: str | None = None) -> Store:
             target,
             synchronous=settings.sqlite_synchronous,
             cache_mb=settings.sqlite_cache_mb,
+            create=create,
         )
     from trailbook.errors import StorageError
 

@@ -64,9 +64,13 @@ def path_from_url(url: str) -> Path:
 
 
 class SQLiteStore:
-    def __init__(self, url: str, *, synchronous: str = "FULL", cache_mb: int = 64) -> None:
+    def __init__(
+        self, url: str, *, synchronous: str = "FULL", cache_mb: int = 64, create: bool = True
+    ) -> None:
         self.url = url
         self.path = path_from_url(url)
+        if not create and not self.path.exists():
+            raise StorageError(f"no Trailbook database at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._synchronous = synchronous
         self._cache_kib = cache_mb * 1024
@@ -349,6 +353,11 @@ class SQLiteStore:
         try:
             self._insert_at(conn, tenant_id, events, sealed, self._slots)
         except sqlite3.IntegrityError as exc:
+            if "events.tenant_id, events.seq" in str(exc):
+                raise StorageError(
+                    "the stored chain head is behind the stored events, so new events "
+                    "cannot be sealed; run 'trailbook verify' (the database was altered)"
+                ) from None
             if "events.pos" not in str(exc):
                 raise
             conn.execute("ROLLBACK TO place")
