@@ -25,7 +25,17 @@ MAX_SAFE = 2**53 - 1
 
 # Characters whose order differs between UTF-16 code units (JCS) and code points /
 # UTF-8 bytes (orjson): U+E000..U+FFFF sort *after* surrogate pairs in UTF-16.
-TRICKY_KEY_CHARS = ["é", "ö", "\u0080", "€", "\ue000", "\ufb33", "\uffff", "\U0001f600", "\U00010000"]
+TRICKY_KEY_CHARS = [
+    "é",
+    "ö",
+    "\u0080",
+    "€",
+    "\ue000",
+    "\ufb33",
+    "\uffff",
+    "\U0001f600",
+    "\U00010000",
+]
 # Characters JCS escapes (or famously does not): controls, quote, backslash, slash,
 # DEL, the JavaScript line separators, non-BMP.
 TRICKY_TEXT_CHARS = [
@@ -96,9 +106,7 @@ def holds_float_or_non_ascii_key(value: Any) -> bool:
     if isinstance(value, float):
         return True
     if isinstance(value, dict):
-        return any(
-            not k.isascii() or holds_float_or_non_ascii_key(v) for k, v in value.items()
-        )
+        return any(not k.isascii() or holds_float_or_non_ascii_key(v) for k, v in value.items())
     if isinstance(value, list):
         return any(holds_float_or_non_ascii_key(v) for v in value)
     return False
@@ -113,7 +121,7 @@ PROPERTY = settings(max_examples=600, deadline=None, suppress_health_check=[Heal
 @given(any_json)
 @example({"\ue000": 1, "\U0001f600": 2})
 @example({"a": [1.0, -0.0, {"\uffff": None, "\U00010000": True}]})
-@example({"s": "\u2028\u2029\x7f\x00\x1f\"\\/\U0001f600"})
+@example({"s": '\u2028\u2029\x7f\x00\x1f"\\/\U0001f600'})
 def test_canonical_json_is_rfc8785(value: Any) -> None:
     expected = rfc8785.dumps(value)
     assert canonical_json(value) == expected
@@ -137,6 +145,29 @@ def test_fast_path_values_are_taken_fast_and_exact(value: Any) -> None:
     assert not needs_exact_path(value)
     assert canonical_json(value) == orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
     assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def _from_bits(bits: int) -> float:
+    value: float = struct.unpack(">d", bits.to_bytes(8, "big"))[0]
+    return value
+
+
+any_double = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.integers(0, 2**64 - 1).map(_from_bits).filter(math.isfinite),
+    st.sampled_from(SPECIAL_FLOATS),
+)
+
+
+@settings(max_examples=3000, deadline=None)
+@given(any_double)
+def test_every_double_prints_as_rfc8785(number: float) -> None:
+    expected = rfc8785.dumps(number)
+    assert canonical_json(number) == expected
+    assert canonical_json({"n": [number], "m": 1}) == b'{"m":1,"n":[' + expected + b"]}"
+    assert canonical_json({"\u00e9": number}) == b'{"\xc3\xa9":' + expected + b"}"
+    # The text reads back as the same double.
+    assert float(expected) == number
 
 
 @pytest.mark.parametrize(
@@ -171,10 +202,13 @@ def test_fast_path_typical_event_bytes() -> None:
     }
     assert not needs_exact_path(event)
     assert canonical_json(event) == rfc8785.dumps(event)
-    assert canonical_json(event) == (
-        '{"action":"miner.reboot","actor":{"email":null,"id":"u1","name":"Zoë","type":"user"},'
-        '"metadata":{"count":12,"note":"line\\nbreak\u2028","ok":true,"rack":"B4"},"seq":7}'
-    ).encode()
+    assert (
+        canonical_json(event)
+        == (
+            '{"action":"miner.reboot","actor":{"email":null,"id":"u1","name":"Zoë","type":"user"},'
+            '"metadata":{"count":12,"note":"line\\nbreak\u2028","ok":true,"rack":"B4"},"seq":7}'
+        ).encode()
+    )
 
 
 # -- 2. known answers from RFC 8785 ------------------------------------------------

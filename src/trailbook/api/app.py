@@ -13,7 +13,7 @@ from trailbook import __version__
 from trailbook.api import events, integrity
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
-from trailbook.model.event import EventIn
+from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.service.app import Trailbook
 from trailbook.service.checkpoints import CheckpointTimer
 
@@ -59,6 +59,10 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
             _, components = msgspec.json.schema_components(
                 [EventIn], ref_template="#/components/schemas/{name}"
             )
+            # The decoder knows the server's own fields only to refuse them by name.
+            event_schema = components["EventIn"]
+            for name in SERVER_FIELDS:
+                event_schema["properties"].pop(name, None)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
             schema["components"]["securitySchemes"] = {
                 "apiKey": {"type": "http", "scheme": "bearer"}

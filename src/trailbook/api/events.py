@@ -9,6 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from trailbook.api.auth import authenticate
 from trailbook.api.render import appended_json, event_json, page_json
+from trailbook.errors import ErrorDetail, PayloadTooLarge
 from trailbook.query.params import filter_from_params
 from trailbook.service.app import Trailbook
 from trailbook.service.events import DEFAULT_PAGE, MAX_PAGE
@@ -59,6 +60,12 @@ async def post_events(
 ) -> Response:
     principal = await authenticate(request, "ingest")
     tb: Trailbook = request.app.state.trailbook
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > tb.settings.max_body_bytes:
+        raise PayloadTooLarge(
+            f"the body is {int(declared)} bytes; at most {tb.settings.max_body_bytes}",
+            [ErrorDetail("body", "too large; send smaller batches")],
+        )
     body = await request.body()
 
     def work() -> bytes:

@@ -33,18 +33,21 @@ class CanonicalFormError(ValueError):
 
 
 def needs_exact_path(value: Any) -> bool:
-    """True if ``value`` holds a float or a non-ASCII object key anywhere."""
+    """True if ``value`` holds a float, an integer beyond ±2**53 or a non-ASCII object
+    key anywhere."""
     if isinstance(value, dict):
         for key, item in value.items():
             if not key.isascii():
                 return True
-            if isinstance(item, (dict, list, float)) and needs_exact_path(item):
+            if isinstance(item, (dict, list, float, int)) and needs_exact_path(item):
                 return True
         return False
     if isinstance(value, list):
-        return any(isinstance(item, (dict, list, float)) and needs_exact_path(item)
+        return any(isinstance(item, (dict, list, float, int)) and needs_exact_path(item)
                    for item in value)
-    return isinstance(value, float)
+    if isinstance(value, float):
+        return True
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE
 
 
 def es_number(value: float) -> str:
@@ -83,6 +86,9 @@ def _floats_as_fragments(value: Any) -> tuple[Any, bool]:
     implementation sorts keys right)."""
     if isinstance(value, float):
         return orjson.Fragment(es_number(value).encode()), False
+    if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE:
+        # Beyond I-JSON: only a whole double written as digits gets here; print it so.
+        return orjson.Fragment(es_number(float(value)).encode()), False
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():

@@ -4,8 +4,8 @@ microseconds since the Unix epoch."""
 from __future__ import annotations
 
 import time
-from functools import lru_cache
 from datetime import UTC, datetime
+from functools import lru_cache
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 

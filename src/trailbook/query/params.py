@@ -13,9 +13,10 @@ from trailbook.errors import ErrorDetail, ValidationFailed
 from trailbook.model import limits as L
 from trailbook.model.timefmt import now_us, parse_rfc3339, to_us
 from trailbook.query.filters import EventFilter, IPNetwork
-from trailbook.query.terms import searchable_subnets
+from trailbook.query.terms import network_lookup
 
 _RELATIVE = re.compile(r"^(?:last\s*)?(\d+)\s*(s|m|h|d|w)$")
+_WORD = re.compile(r"\w", re.UNICODE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 7 * 86_400}
 
 # parameter -> EventFilter field, for the plain multi-valued string filters.
@@ -75,7 +76,7 @@ def parse_network(name: str, text: str) -> IPNetwork:
     except ValueError:
         raise _bad(name, f"{text!r} is not an IP address or CIDR network") from None
     try:
-        searchable_subnets(network)
+        network_lookup(network)
     except ValueError as exc:
         raise _bad(name, str(exc)) from None
     return network
@@ -150,12 +151,16 @@ def filter_from_params(
             fields[field] = tuple(values)
     for name, field in _MULTI.items():
         values = _values(params.get(name))
+        if name == "target_name" and any(not _WORD.search(v) for v in values):
+            raise _bad(name, "a name needs letters or digits")
         if values:
             fields[field] = tuple(values)
     for name, field in _SINGLE_TEXT.items():
         raw = params.get(name)
         text = raw if isinstance(raw, str) or raw is None else " ".join(raw)
         if text and text.strip():
+            if not _WORD.search(text):
+                raise _bad(name, "search words need letters or digits")
             fields[field] = text.strip()
     networks = [parse_network("ip", v) for v in _values(params.get("ip"))]
     if networks:

@@ -12,6 +12,7 @@ import socket
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import blake2b
+from typing import Any
 
 from trailbook.query.filters import IPNetwork
 
@@ -41,7 +42,9 @@ IPV6_PREFIXES = (32, 48, 64, 128)
 
 @lru_cache(maxsize=262_144)
 def key_token(code: str, tenant_id: int, value: str) -> str:
-    digest = blake2b(f"{tenant_id}\x1f{value}".encode(), digest_size=10, person=code.encode())
+    """``code`` + 64 bits of BLAKE2b over (tenant, value) in hex: 18 characters, one
+    token for the FTS5 tokenizer (letters and digits only)."""
+    digest = blake2b(f"{tenant_id}\x1f{value}".encode(), digest_size=8, person=code.encode())
     return code + digest.hexdigest()
 
 
@@ -54,26 +57,43 @@ def _prefix_value(version: int, packed: bytes, prefix_len: int) -> str:
     return f"{version}:{packed[: prefix_len // 8].hex()}"
 
 
-def searchable_subnets(network: IPNetwork) -> list[IPNetwork]:
-    """The indexed prefixes that together cover ``network``; ValueError if too many."""
+@dataclass(frozen=True, slots=True)
+class NetworkLookup:
+    """How to find the addresses in a network: OR the tokens of these indexed
+    prefixes, then (when ``exact`` is false) keep only addresses inside the network."""
+
+    subnets: tuple[IPNetwork, ...]
+    exact: bool
+
+
+MAX_SUBNETS = 256
+
+
+def network_lookup(network: IPNetwork) -> NetworkLookup:
+    """The indexed prefixes covering ``network``; ValueError if it is too wide."""
     prefixes = IPV4_PREFIXES if network.version == 4 else IPV6_PREFIXES
-    stored = next(p for p in prefixes if p >= network.prefixlen)
-    if stored == network.prefixlen:
-        return [network]
-    if stored - network.prefixlen > 8:
-        raise ValueError(
-            f"a /{network.prefixlen} network is too wide to search; use /{stored - 8} "
-            f"or narrower (indexed prefixes: /{', /'.join(map(str, prefixes))})"
-        )
-    return list(network.subnets(new_prefix=stored))
+    finer = next(p for p in prefixes if p >= network.prefixlen)
+    if finer == network.prefixlen:
+        return NetworkLookup((network,), True)
+    if finer - network.prefixlen <= 8:
+        return NetworkLookup(tuple(network.subnets(new_prefix=finer)), True)
+    coarser = [p for p in prefixes if p < network.prefixlen]
+    if coarser:
+        # e.g. an IPv6 /80 inside the indexed /64: that /64's token, then a check.
+        return NetworkLookup((network.supernet(new_prefix=coarser[-1]),), False)
+    raise ValueError(
+        f"a /{network.prefixlen} network is too wide to search; use /{finer - 8} or "
+        f"narrower (indexed prefixes: /{', /'.join(map(str, prefixes))})"
+    )
 
 
 def ip_network_tokens(tenant_id: int, network: IPNetwork) -> list[str]:
-    """Tokens that, OR-ed, match every indexed address inside ``network``."""
+    """Tokens that, OR-ed, match every indexed address inside ``network`` (and, for
+    an inexact lookup, some addresses around it)."""
     return [
         key_token(IP, tenant_id,
                   _prefix_value(net.version, net.network_address.packed, net.prefixlen))
-        for net in searchable_subnets(network)
+        for net in network_lookup(network).subnets
     ]
 
 
@@ -98,6 +118,11 @@ def action_tokens(tenant_id: int, action: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
+# Put between the parts of a text column so that a phrase never spans two fields
+# (a description and a reason, two target names). A token no text will hold.
+FIELD_BREAK = "\nzzfieldbreakzz\n"
+
+
 @dataclass(slots=True)
 class EventTerms:
     """What the full-text index holds for one event, column by column."""
@@ -108,59 +133,83 @@ class EventTerms:
     keys: str
 
 
+@lru_cache(maxsize=16_384)
+def _shape_tokens(
+    tenant_id: int, category: str, action: str, action_type: str, severity: str, result: str,
+) -> str:
+    """Tokens of the low-cardinality fields, made once per combination."""
+    t = tenant_id
+    return " ".join((
+        key_token(TENANT, t, ""),
+        key_token(CATEGORY, t, category),
+        key_token(ACTION_TYPE, t, action_type),
+        key_token(SEVERITY, t, severity),
+        key_token(RESULT, t, result),
+        *action_tokens(t, action),
+    ))
+
+
+@lru_cache(maxsize=65_536)
+def _actor_tokens(tenant_id: int, actor_id: str, actor_type: str, email: str | None) -> str:
+    tokens = [
+        key_token(ACTOR_ID, tenant_id, actor_id), key_token(ACTOR_TYPE, tenant_id, actor_type)
+    ]
+    if email:
+        tokens.append(key_token(ACTOR_EMAIL, tenant_id, normalize_email(email)))
+    return " ".join(tokens)
+
+
+@lru_cache(maxsize=131_072)
+def _target_tokens(tenant_id: int, target_id: str, target_type: str) -> str:
+    # Ids are found by their exact token, names by their words.
+    return f"{key_token(TARGET_ID, tenant_id, target_id)} " + key_token(
+        TARGET_TYPE, tenant_id, target_type
+    )
+
+
 def build_terms(
     tenant_id: int,
-    doc: dict[str, object],
+    doc: dict[str, Any],
     metadata_text: list[str],
 ) -> EventTerms:
     """Terms of a normalised event document (see ``model.normalize``)."""
     t = tenant_id
     actor = doc["actor"]
-    assert isinstance(actor, dict)
+    action = doc["action"]
     keys = [
-        key_token(TENANT, t, ""),
-        key_token(CATEGORY, t, str(doc["category"])),
-        key_token(ACTION_TYPE, t, str(doc["action_type"])),
-        key_token(SEVERITY, t, str(doc["severity"])),
-        key_token(RESULT, t, str(doc["result"])),
-        key_token(ACTOR_ID, t, actor["id"]),
-        key_token(ACTOR_TYPE, t, actor["type"]),
+        _shape_tokens(t, doc["category"], action, doc["action_type"], doc["severity"],
+                      doc["result"]),
+        _actor_tokens(t, actor["id"], actor["type"], actor["email"]),
     ]
-    keys.extend(action_tokens(t, str(doc["action"])))
-    actor_words = [actor["id"]]
-    if actor["name"]:
-        actor_words.append(actor["name"])
-    if actor["email"]:
-        keys.append(key_token(ACTOR_EMAIL, t, normalize_email(actor["email"])))
-        actor_words.append(actor["email"])
-    target_words: list[str] = []
-    targets = doc["targets"]
-    assert isinstance(targets, list)
-    for target in targets:
-        # Ids are found by their exact token, names by their words.
-        keys.append(key_token(TARGET_ID, t, target["id"]))
-        keys.append(key_token(TARGET_TYPE, t, target["type"]))
+    target_words = []
+    for target in doc["targets"]:
+        keys.append(_target_tokens(t, target["id"], target["type"]))
         if target["name"]:
             target_words.append(target["name"])
-    for code, field in ((SCOPE, "scope"), (REQUEST_ID, "request_id"), (SESSION_ID, "session_id")):
-        value = doc[field]
-        if value:
-            keys.append(key_token(code, t, str(value)))
+    scope = doc["scope"]
+    if scope:
+        keys.append(key_token(SCOPE, t, scope))
+    if doc["request_id"]:
+        keys.append(key_token(REQUEST_ID, t, doc["request_id"]))
+    if doc["session_id"]:
+        keys.append(key_token(SESSION_ID, t, doc["session_id"]))
     source = doc["source"]
-    if isinstance(source, dict) and source.get("ip"):
+    if source is not None and source["ip"]:
         keys.extend(address_tokens(t, source["ip"]))
-    body_parts = [str(doc["action"]).replace(".", " ").replace("_", " ")]
-    for field in ("description", "reason", "scope"):
-        value = doc[field]
+    body = [_action_words(action)]
+    for value in (doc["description"], doc["reason"], scope):
         if value:
-            body_parts.append(str(value))
-    changes = doc["changes"]
-    assert isinstance(changes, list)
-    body_parts.extend(change["field"] for change in changes)
-    body_parts.extend(metadata_text)
+            body.append(value)
+    body.extend(change["field"] for change in doc["changes"])
+    body.extend(metadata_text)
     return EventTerms(
-        body="\n".join(body_parts),
-        actor="\n".join(actor_words),
-        target="\n".join(target_words),
+        body=FIELD_BREAK.join(body),
+        actor=FIELD_BREAK.join(w for w in (actor["id"], actor["name"], actor["email"]) if w),
+        target=FIELD_BREAK.join(target_words),
         keys=" ".join(keys),
     )
+
+
+@lru_cache(maxsize=4096)
+def _action_words(action: str) -> str:
+    return action.replace(".", " ").replace("_", " ")

@@ -15,8 +15,11 @@ from trailbook.store.base import Store
 
 
 class Trailbook:
-    def __init__(self, settings: Settings, store: Store, signer: Signer) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, signer: Signer, *, read_only: bool = False
+    ) -> None:
         self.settings = settings
+        self.read_only = read_only
         self.store = store
         self.signer = signer
         self.tenants = TenantService(store)
@@ -48,12 +51,13 @@ class Trailbook:
         except BaseException:
             store.close()
             raise
-        return cls(settings, store, signer)
+        return cls(settings, store, signer, read_only=not migrate)
 
     def close(self) -> None:
-        """Checkpoint what moved, then close the store."""
+        """Checkpoint what moved (unless opened read-only), then close the store."""
         try:
-            self.checkpoints.checkpoint_pending()
+            if not self.read_only:
+                self.checkpoints.checkpoint_pending()
         finally:
             self.store.close()
 

@@ -10,6 +10,7 @@ Two plans:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 from trailbook.query import terms as T
@@ -123,12 +124,16 @@ def _needs_fulltext(flt: EventFilter) -> bool:
     return len(flt.categories) > 1 or len(flt.actions) > 1 or bool(flt.categories and flt.actions)
 
 
+MAX_POS = 2**63 - 1
+
+
 def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
+    """The filter's time range as a ``pos`` range, clamped to SQLite's integers."""
     low = (flt.since_us << POS_SHIFT) if flt.since_us is not None else 0
-    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else 2**63 - 1
+    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else MAX_POS
     if before_pos is not None:
         high = min(high, before_pos)
-    return max(low, 0), high
+    return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
 
 
 def compile_search(
@@ -151,10 +156,28 @@ def compile_search(
             " ORDER BY e.pos DESC LIMIT ?",
             params,
         )
+    # FTS5 walks its matches newest first (ORDER BY rowid is its own order) and the
+    # join stops at the limit; rows the index over-matches are dropped on the way.
+    where = ["events_fts MATCH ?", "f.rowid >= ?", "f.rowid < ?", "e.tenant_id = ?"]
+    params = [match_expression(tenant_id, flt), low, high, tenant_id]
+    inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
+    if inexact:
+        where.append("(" + " OR ".join(
+            "trailbook_ip_in(json_extract(CAST(e.doc AS TEXT), '$.source.ip'), ?)"
+            for _ in flt.ips) + ")")
+        params += [str(n) for n in flt.ips]
     sql = (
-        f"SELECT {_COLUMNS} FROM (SELECT rowid AS pos FROM events_fts"
-        " WHERE events_fts MATCH ? AND rowid >= ? AND rowid < ?"
-        " ORDER BY rowid DESC LIMIT ?) f"
-        " JOIN events e ON e.pos = f.pos WHERE e.tenant_id = ? ORDER BY e.pos DESC"
+        f"SELECT {_COLUMNS} FROM events_fts f JOIN events e ON e.pos = f.rowid"
+        f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
     )
-    return sql, [match_expression(tenant_id, flt), low, high, limit, tenant_id]
+    return sql, [*params, limit]
+
+
+def ip_in(address: str | None, network: str) -> bool:
+    """SQL function ``trailbook_ip_in``: is ``address`` inside ``network``?"""
+    if not address:
+        return False
+    try:
+        return ipaddress.ip_address(address) in ipaddress.ip_network(network)
+    except ValueError:
+        return False

@@ -32,7 +32,7 @@ from trailbook.store.records import (
     Tenant,
 )
 from trailbook.store.sqlite import migrations
-from trailbook.store.sqlite.search import compile_search
+from trailbook.store.sqlite.search import compile_search, ip_in
 
 SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
 
@@ -94,6 +94,7 @@ class SQLiteStore:
         conn.execute(f"PRAGMA cache_size = -{self._cache_kib}")
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("PRAGMA foreign_keys = ON")
+        conn.create_function("trailbook_ip_in", 2, ip_in, deterministic=True)
         with self._all_lock:
             self._all.append(conn)
         return conn
