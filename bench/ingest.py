@@ -12,7 +12,6 @@ docs/benchmarks.md. Timings are for this machine at this moment; run it twice.""
 from __future__ import annotations
 
 import argparse
-import itertools
 import os
 import platform
 import shutil

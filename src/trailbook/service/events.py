@@ -16,7 +16,7 @@ from trailbook.model.timefmt import now_us
 from trailbook.query.cursor import decode_cursor, encode_cursor
 from trailbook.query.filters import EventFilter
 from trailbook.service.checkpoints import CheckpointService
-from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, run_pipeline
+from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, run_batches
 from trailbook.service.tenants import tenant_info
 from trailbook.settings import Settings
 from trailbook.store.base import Store
@@ -75,8 +75,8 @@ class EventService:
         on_invalid: OnInvalid | None = None,
         on_stored: OnStored | None = None,
     ) -> StreamResult:
-        """Bulk ingest (files, demo data, copies): each batch is stored all-or-nothing
-        and validated while the previous one is being written."""
+        """Bulk ingest (files, demo data, copies): each batch is validated, then stored
+        all-or-nothing, in larger transactions than the API's."""
         info = tenant_info(tenant)
 
         def prepare(batch: list[EventIn]) -> list[PreparedEvent]:
@@ -87,8 +87,8 @@ class EventService:
             self.checkpoints.after_append(tenant, appended)
             return appended
 
-        return run_pipeline(batches, prepare, store, skip_invalid=skip_invalid,
-                            on_invalid=on_invalid, on_stored=on_stored)
+        return run_batches(batches, prepare, store, skip_invalid=skip_invalid,
+                           on_invalid=on_invalid, on_stored=on_stored)
 
     def ingest(
         self,

@@ -1,13 +1,14 @@
-"""Pipelined bulk ingest: validate the next batch on the calling thread while a
-writer thread stores the previous one. SQLite and PostgreSQL release the GIL while
-they work, so the two stages run on two cores."""
+"""Bulk ingest: batches validated and stored one after another.
+
+Measured on the 2-core development machine (docs/benchmarks.md): validating the next
+batch on a second thread while a writer thread stores the previous one was *slower*
+than doing both in turn, because the writer waits for the GIL after every SQLite
+step. Parallel validation needs processes (``trailbook serve --workers``)."""
 
 from __future__ import annotations
 
-import queue
-import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from trailbook.errors import TrailbookError
 from trailbook.model.event import EventIn
@@ -20,16 +21,16 @@ Store = Callable[[list[PreparedEvent]], list[Appended]]
 OnInvalid = Callable[[int, int, TrailbookError], None]
 OnStored = Callable[[int, list[Appended]], None]
 
+
 @dataclass
 class StreamResult:
     stored: int = 0
     duplicates: int = 0
     invalid: int = 0
     batches: int = 0
-    appended: list[Appended] = field(default_factory=list)
 
 
-def run_pipeline(
+def run_batches(
     batches: Iterable[list[EventIn]],
     prepare: Prepare,
     store: Store,
@@ -37,51 +38,24 @@ def run_pipeline(
     skip_invalid: bool,
     on_invalid: OnInvalid | None = None,
     on_stored: OnStored | None = None,
-    depth: int = 2,
 ) -> StreamResult:
-    """Run ``prepare`` then ``store`` over ``batches``. Without ``skip_invalid`` the
-    first invalid event raises (batches before it are stored); with it, invalid events
-    are reported to ``on_invalid`` and the rest of their batch is stored."""
+    """``prepare`` then ``store`` each batch. Without ``skip_invalid`` the first invalid
+    event raises (the batches before it are stored); with it, invalid events are
+    reported to ``on_invalid`` and the rest of their batch is stored."""
     result = StreamResult()
-    work: queue.Queue[tuple[int, list[PreparedEvent]] | None] = queue.Queue(maxsize=depth)
-    failure: list[BaseException] = []
-
-    def writer() -> None:
-        while True:
-            item = work.get()
-            if item is None:
-                return
-            if failure:
-                continue  # drain after an error
-            number, prepared = item
-            try:
-                appended = store(prepared)
-            except BaseException as exc:
-                failure.append(exc)
-                continue
-            fresh = sum(1 for a in appended if not a.duplicate)
-            result.stored += fresh
-            result.duplicates += len(appended) - fresh
-            if on_stored is not None:
-                on_stored(number, appended)
-
-    thread = threading.Thread(target=writer, name="ingest-writer", daemon=True)
-    thread.start()
-    try:
-        for number, batch in enumerate(batches):
-            if failure:
-                break
-            if not batch:
-                continue
-            prepared = _prepare_batch(batch, number, prepare, skip_invalid, on_invalid, result)
-            result.batches += 1
-            if prepared:
-                work.put((number, prepared))
-    finally:
-        work.put(None)
-        thread.join()
-    if failure:
-        raise failure[0]
+    for number, batch in enumerate(batches):
+        if not batch:
+            continue
+        prepared = _prepare_batch(batch, number, prepare, skip_invalid, on_invalid, result)
+        result.batches += 1
+        if not prepared:
+            continue
+        appended = store(prepared)
+        fresh = sum(1 for a in appended if not a.duplicate)
+        result.stored += fresh
+        result.duplicates += len(appended) - fresh
+        if on_stored is not None:
+            on_stored(number, appended)
     return result
 
 
