@@ -26,9 +26,9 @@ from pathlib import Path
 
 import httpx
 import msgspec
-import orjson
 
 from trailbook.model.event import EventIn
+from trailbook.runtime import tune_for_throughput
 from trailbook.service.app import Trailbook
 from trailbook.service.demo import demo_events
 from trailbook.service.events import BULK_BATCH
@@ -37,7 +37,10 @@ from trailbook.settings import load_settings
 
 def make_events(count: int) -> list[bytes]:
     started = time.perf_counter()
-    out = [orjson.dumps(e) for e in demo_events(count, seed=11)]
+    # msgspec, not orjson: orjson's bytes keep a much larger allocation behind them
+    # (~8 KB each here), which a list of a million of them turns into gigabytes.
+    encoder = msgspec.json.Encoder()
+    out = [encoder.encode(e) for e in demo_events(count, seed=11)]
     size = sum(map(len, out)) / len(out)
     print(f"generated {count:,} demo events ({size:.0f} bytes each on average) "
           f"in {time.perf_counter() - started:.1f}s", flush=True)
@@ -85,7 +88,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_http(events: list[bytes], folder: Path, batch: int, clients: int) -> float:
+def bench_http(events: list[bytes], folder: Path, batch: int, clients: int,
+               workers: int) -> float:
     data = folder / "http"
     env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data)}
     trailbook = [sys.executable, "-m", "trailbook"]
@@ -94,7 +98,7 @@ def bench_http(events: list[bytes], folder: Path, batch: int, clients: int) -> f
     key = next(line.strip() for line in out.splitlines() if line.strip().startswith("tb_"))
     port = _free_port()
     server = subprocess.Popen([*trailbook, "serve", "--port", str(port), "--log-level",
-                               "warning"], env=env)
+                               "warning", "--workers", str(workers)], env=env)
     try:
         base = f"http://127.0.0.1:{port}"
         for _ in range(100):
@@ -147,9 +151,11 @@ def main() -> None:
     parser.add_argument("--store-batch", type=int, default=BULK_BATCH,
                         help="events per store transaction in (a) and (b)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--only", default="floor,store,http")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
+    tune_for_throughput()  # as the `trailbook` command does
     only = set(args.only.split(","))
     events = make_events(args.events)
     folder = Path(tempfile.mkdtemp(prefix="trailbook-bench-"))
@@ -162,7 +168,8 @@ def main() -> None:
             results["store"] = bench_store(events, folder, args.store_batch)
             print(f"(b) store: {results['store']:,.0f} events/s", flush=True)
         if "http" in only:
-            results["http"] = bench_http(events, folder, args.batch, args.clients)
+            results["http"] = bench_http(events, folder, args.batch, args.clients,
+                                         args.workers)
             print(f"(c) http:  {results['http']:,.0f} events/s", flush=True)
     finally:
         if not args.keep:
@@ -176,7 +183,8 @@ def main() -> None:
     labels = {
         "floor": "(a) raw executemany, unindexed table",
         "store": f"(b) store append, batches of {args.store_batch:,}",
-        "http": f"(c) HTTP API, {args.clients} clients, batches of {args.batch:,}",
+        "http": f"(c) HTTP API, {args.workers} worker(s), {args.clients} clients, "
+        f"batches of {args.batch:,}",
     }
     for name, rate in results.items():
         ratio = f"{rate / floor:.2f}" if floor else "-"

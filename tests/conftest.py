@@ -80,7 +80,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[RunningServer]:
+def serve_args() -> list[str]:
+    """Extra `trailbook serve` arguments; a test parametrizes this to change them."""
+    return []
+
+
+@pytest.fixture
+def server(tmp_path: Path, serve_args: list[str]) -> Iterator[RunningServer]:
     """`trailbook init` then `trailbook serve` as a real process on a free port."""
     data = tmp_path / "server-data"
     env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data)}
@@ -91,7 +97,7 @@ def server(tmp_path: Path) -> Iterator[RunningServer]:
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "trailbook", "serve", "--port", str(port),
-         "--log-level", "warning"],
+         "--log-level", "warning", *serve_args],
         env=env,
     )
     base = f"http://127.0.0.1:{port}"

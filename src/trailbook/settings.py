@@ -72,6 +72,15 @@ class Settings(BaseSettings):
         return self.data_dir / "signing-key.pem"
 
 
+def settings_as_environment(settings: Settings) -> dict[str, str]:
+    """The settings as TRAILBOOK_* variables, to hand them to worker processes."""
+    out = {}
+    for name, value in settings.model_dump().items():
+        if value is not None:
+            out[f"TRAILBOOK_{name.upper()}"] = str(value)
+    return out
+
+
 def load_settings(**overrides: object) -> Settings:
     """Build settings from the environment, with explicit overrides (e.g. CLI flags)."""
     clean = {k: v for k, v in overrides.items() if v is not None}

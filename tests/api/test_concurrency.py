@@ -50,7 +50,10 @@ def batch(worker: int, number: int) -> list[dict[str, Any]]:
     ]
 
 
-def test_concurrent_batches_make_one_whole_chain(server: Any) -> None:
+@pytest.mark.parametrize(
+    "serve_args", [[], ["--workers", "3"]], ids=["one-process", "three-worker-processes"]
+)
+def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[str]) -> None:
     auth = {"Authorization": f"Bearer {server.api_key}"}
     seqs: list[list[int]] = [[] for _ in range(THREADS)]
     failures: list[str] = []

@@ -221,8 +221,18 @@ def search(
     if as_json:
         print(orjson.dumps({"events": docs, "next_cursor": page.next_cursor}).decode())
         return
-    table = Table("occurred (UTC)", "seq", "actor", "action", "target", "result", "ip",
-                  "description", show_lines=False)
+    table = Table(show_lines=False)
+    for title, kwargs in (
+        ("occurred (UTC)", {"no_wrap": True}),
+        ("seq", {"justify": "right", "no_wrap": True}),
+        ("actor", {"no_wrap": True, "max_width": 22}),
+        ("action", {"no_wrap": True, "max_width": 22}),
+        ("target", {"no_wrap": True, "max_width": 20}),
+        ("result", {"no_wrap": True}),
+        ("ip", {"no_wrap": True, "max_width": 16}),
+        ("description", {"min_width": 16}),
+    ):
+        table.add_column(title, overflow="ellipsis", **kwargs)
     for d in docs:
         actor_doc = d["actor"]
         who = actor_doc.get("email") or actor_doc.get("name") or actor_doc["id"]

@@ -9,6 +9,7 @@ import typer
 from trailbook import __version__
 from trailbook.cli import admin, events
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
+from trailbook.runtime import tune_for_throughput
 
 app = typer.Typer(
     name="trailbook",
@@ -41,19 +42,32 @@ def serve(
     database: str | None = typer.Option(None, "--database",
                                         help="Database URL or SQLite file path."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    workers: int = typer.Option(
+        1, min=1, max=64,
+        help="Worker processes. They validate in parallel; writes to one database are "
+        "serialised, so each tenant's chain stays whole."),
 ) -> None:
     """Serve the HTTP API (OpenAPI docs at /docs)."""
+    import os
+
     import uvicorn
 
     from trailbook.api.app import create_app
     from trailbook.service.app import Trailbook
+    from trailbook.settings import settings_as_environment
 
     settings = state(ctx).settings(host=host, port=port, database_url=database_url(database))
-    tb = Trailbook.open(settings)
+    tb = Trailbook.open(settings)  # creates and migrates the database, makes the key
     console.print(f"Trailbook {__version__} on http://{settings.host}:{settings.port} "
-                  f"(database {tb.store.url}); API docs at /docs")
-    uvicorn.run(create_app(tb, own_trailbook=True), host=settings.host, port=settings.port,
-                log_level=log_level, access_log=False)
+                  f"(database {tb.store.url}, {workers} worker(s)); API docs at /docs")
+    if workers == 1:
+        uvicorn.run(create_app(tb, own_trailbook=True), host=settings.host,
+                    port=settings.port, log_level=log_level, access_log=False)
+        return
+    tb.close()
+    os.environ.update(settings_as_environment(settings))
+    uvicorn.run("trailbook.api.factory:app_from_environment", factory=True, workers=workers,
+                host=settings.host, port=settings.port, log_level=log_level, access_log=False)
 
 
 @app.command()
@@ -73,4 +87,5 @@ app.add_typer(admin.key_app, name="key")
 
 
 def main() -> None:
+    tune_for_throughput()
     app()

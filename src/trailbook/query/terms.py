@@ -40,12 +40,16 @@ IPV4_PREFIXES = (8, 16, 24, 32)
 IPV6_PREFIXES = (32, 48, 64, 128)
 
 
-@lru_cache(maxsize=262_144)
-def key_token(code: str, tenant_id: int, value: str) -> str:
+def token(code: str, tenant_id: int, value: str) -> str:
     """``code`` + 64 bits of BLAKE2b over (tenant, value) in hex: 18 characters, one
     token for the FTS5 tokenizer (letters and digits only)."""
     digest = blake2b(f"{tenant_id}\x1f{value}".encode(), digest_size=8, person=code.encode())
     return code + digest.hexdigest()
+
+
+# Tokens of values that repeat (actors, targets, scopes, prefixes) are worth keeping;
+# request and session ids are mostly new, so they go to ``token`` uncached.
+key_token = lru_cache(maxsize=32_768)(token)
 
 
 def normalize_email(email: str) -> str:
@@ -97,7 +101,7 @@ def ip_network_tokens(tenant_id: int, network: IPNetwork) -> list[str]:
     ]
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=32_768)
 def address_tokens(tenant_id: int, ip: str) -> tuple[str, ...]:
     """Tokens of an address (already in canonical text form) at each indexed prefix."""
     if ":" in ip:
@@ -107,7 +111,7 @@ def address_tokens(tenant_id: int, ip: str) -> tuple[str, ...]:
     return tuple(key_token(IP, tenant_id, _prefix_value(version, packed, p)) for p in prefixes)
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=4096)
 def action_tokens(tenant_id: int, action: str) -> tuple[str, ...]:
     """The exact action and each dotted prefix (``miner``, ``miner.pool``) of it."""
     parts = action.split(".")
@@ -149,7 +153,7 @@ def _shape_tokens(
     ))
 
 
-@lru_cache(maxsize=65_536)
+@lru_cache(maxsize=16_384)
 def _actor_tokens(tenant_id: int, actor_id: str, actor_type: str, email: str | None) -> str:
     tokens = [
         key_token(ACTOR_ID, tenant_id, actor_id), key_token(ACTOR_TYPE, tenant_id, actor_type)
@@ -159,7 +163,7 @@ def _actor_tokens(tenant_id: int, actor_id: str, actor_type: str, email: str | N
     return " ".join(tokens)
 
 
-@lru_cache(maxsize=131_072)
+@lru_cache(maxsize=32_768)
 def _target_tokens(tenant_id: int, target_id: str, target_type: str) -> str:
     # Ids are found by their exact token, names by their words.
     return f"{key_token(TARGET_ID, tenant_id, target_id)} " + key_token(
@@ -190,9 +194,9 @@ def build_terms(
     if scope:
         keys.append(key_token(SCOPE, t, scope))
     if doc["request_id"]:
-        keys.append(key_token(REQUEST_ID, t, doc["request_id"]))
+        keys.append(token(REQUEST_ID, t, doc["request_id"]))
     if doc["session_id"]:
-        keys.append(key_token(SESSION_ID, t, doc["session_id"]))
+        keys.append(token(SESSION_ID, t, doc["session_id"]))
     source = doc["source"]
     if source is not None and source["ip"]:
         keys.extend(address_tokens(t, source["ip"]))

@@ -6,6 +6,7 @@ transaction. Readers use their own connection per thread and never block the wri
 
 from __future__ import annotations
 
+import fcntl
 import sqlite3
 import threading
 import uuid
@@ -79,6 +80,7 @@ class SQLiteStore:
         self._local = threading.local()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
+        self._lock_file = open(f"{self.path}.lock", "a+b")  # noqa: SIM115 (kept open)
         self._writer = self._connect()
         # Next free slot per occurred microsecond, as this process last wrote them.
         self._slots: dict[int, int] = {}
@@ -109,9 +111,22 @@ class SQLiteStore:
         return conn
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _exclusive(self) -> Iterator[sqlite3.Connection]:
+        """The writer connection, for one writer at a time: a thread lock inside this
+        process, and an advisory file lock across processes (``serve --workers``, the
+        CLI beside a server). A waiting writer sleeps in the kernel and wakes as soon
+        as the lock is free, instead of SQLite's busy handler polling with growing
+        sleeps."""
         with self._write_lock:
-            conn = self._writer
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX)
+            try:
+                yield self._writer
+            finally:
+                fcntl.flock(self._lock_file, fcntl.LOCK_UN)
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._exclusive() as conn:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
@@ -126,12 +141,13 @@ class SQLiteStore:
                 with suppress(sqlite3.Error):
                     conn.close()
             self._all.clear()
+        self._lock_file.close()
 
     # -- schema --------------------------------------------------------------
 
     def migrate(self) -> list[int]:
-        with self._write_lock:
-            return migrations.apply_migrations(self._writer, str(self.path))
+        with self._exclusive() as conn:
+            return migrations.apply_migrations(conn, str(self.path))
 
     def schema_version(self) -> tuple[int, int]:
         return migrations.current_version(self._writer), migrations.LATEST
