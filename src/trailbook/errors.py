@@ -90,3 +90,10 @@ class StorageError(TrailbookError):
 
 def field_error(field_name: str, reason: str, *, message: str | None = None) -> ValidationFailed:
     return ValidationFailed(message or f"invalid {field_name}", [ErrorDetail(field_name, reason)])
+
+
+def idempotency_conflict(key: str) -> Conflict:
+    return Conflict(
+        "this idempotency key was used before for a different event",
+        [ErrorDetail("idempotency_key", f"{key!r} already names another event")],
+    )

@@ -366,3 +366,34 @@ def test_demo_loads_once_and_reuses_its_key(tmp_path: Path) -> None:
     with open_tb(data) as tb:  # one demo key, not one per run
         demo_keys = tb.keys.for_tenant(tb.tenants.get("demo"))
         assert [k.name for k in demo_keys] == ["demo"]
+
+
+def test_read_commands_create_nothing(tmp_path: Path) -> None:
+    data = tmp_path / "nothing-here"
+    for args in (["search"], ["verify"], ["tenant", "list"], ["migrate", "--status"]):
+        result = run(data, *args)
+        assert result.returncode == 1, args
+        assert "error:" in result.stderr
+    assert not data.exists() or not any(data.iterdir())
+
+
+def test_ingest_refuses_idempotency_conflicts_before_storing(home: Path, tmp_path: Path) -> None:
+    with open_tb(home) as tb:
+        stored = minimal_event(idempotency_key="k-stored", description="first")
+        tb.events.ingest(tb.tenants.get("acme"), msgspec.convert([stored], list[EventIn]))
+    lines = [minimal_event(idempotency_key=f"k-{n}", description=f"line {n}") for n in range(6)]
+    lines[3] = minimal_event(idempotency_key="k-stored", description="not the stored one")
+    lines[5] = minimal_event(idempotency_key="k-1", description="not line 1")
+    file = tmp_path / "conflicts.ndjson"
+    file.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+
+    refused = run(home, "ingest", str(file))
+    assert refused.returncode == 1
+    assert "line 4:" in refused.stderr and "line 6:" in refused.stderr
+    assert "idempotency_key" in refused.stderr
+    assert stored_count(home) == 1
+
+    skipping = run(home, "ingest", "--skip-invalid", str(file))
+    assert skipping.returncode == 0, skipping.stderr
+    assert "line 4:" in skipping.stderr and "line 6:" in skipping.stderr
+    assert stored_count(home) == 1 + 4

@@ -50,7 +50,7 @@ def migrate(
 ) -> None:
     """Apply schema migrations (or show where the database stands)."""
     settings = state(ctx).settings()
-    store = open_store(settings)
+    store = open_store(settings, create=not status)
     try:
         if status:
             current, latest = store.schema_version()
@@ -79,7 +79,7 @@ def tenant_create(ctx: typer.Context, name: str) -> None:
 @handle_errors
 def tenant_list(ctx: typer.Context) -> None:
     """List tenants with their event counts."""
-    with open_trailbook(ctx) as tb:
+    with open_trailbook(ctx, migrate=False) as tb:
         table = Table("tenant", "events", "created", "own categories")
         for t in tb.tenants.all():
             head = tb.store.chain_head(t.id)
@@ -119,7 +119,7 @@ def key_create(
 @handle_errors
 def key_list(ctx: typer.Context, tenant: str | None = TenantOption) -> None:
     """List a tenant's API keys (never their secrets)."""
-    with open_trailbook(ctx) as tb:
+    with open_trailbook(ctx, migrate=False) as tb:
         table = Table("id", "name", "prefix", "scopes", "created", "last used", "state")
         for k in tb.keys.for_tenant(pick_tenant(tb, tenant)):
             st = f"revoked {k.revoked_at}" if k.revoked_at else (

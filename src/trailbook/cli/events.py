@@ -94,52 +94,44 @@ def ingest(
         False, help="Store the valid lines and report the rest (default: store nothing "
         "if any line is invalid)."),
 ) -> None:
-    """Load events from an NDJSON file, in batches, all-or-nothing by default."""
+    """Load events from an NDJSON file, in batches, all-or-nothing by default.
+
+    The whole file is checked first (each line's validity, and idempotency keys reused
+    with other content in the file or in the store); only then is anything stored."""
     with open_trailbook(ctx) as tb:
         chosen = pick_tenant(tb, tenant)
         size = file.stat().st_size
-        errors: list[tuple[int, str]] = []
-        if not skip_invalid:
-            errors = _check_file(tb, chosen, file, size)
-            if errors:
-                _report(errors)
-                fail(f"{len(errors):,} invalid line(s) in {file}; nothing stored "
-                     "(fix them, or pass --skip-invalid to store the valid lines)")
-        line_numbers: list[list[int]] = []
+        errors = _check_file(tb, chosen, file, size)
+        if errors and not skip_invalid:
+            _report(errors)
+            fail(f"{len(errors):,} invalid line(s) in {file}; nothing stored "
+                 "(fix them, or pass --skip-invalid to store the valid lines)")
+        skipped = {lineno for lineno, _ in errors}
 
         def batches() -> Iterator[list[EventIn]]:
             events: list[EventIn] = []
-            numbers: list[int] = []
             for lineno, line, offset in _lines(file):
-                progress.update(task, completed=offset)
-                try:
-                    events.append(tb.events.parse_event(line))
-                    numbers.append(lineno)
-                except TrailbookError as exc:
-                    errors.append((lineno, exc.one_line()))
+                if lineno in skipped:
+                    continue
+                events.append(tb.events.parse_event(line))
                 if len(events) >= BULK_BATCH:
-                    line_numbers.append(numbers)
+                    progress.update(task, completed=offset)
                     yield events
-                    events, numbers = [], []
-            line_numbers.append(numbers)
+                    events = []
             yield events
-
-        def invalid(batch: int, index: int, exc: TrailbookError) -> None:
-            errors.append((line_numbers[batch][index], exc.one_line()))
 
         with _progress(f"ingesting {file.name}") as progress:
             task = progress.add_task("ingest", total=size)
-            result = tb.events.ingest_stream(
-                chosen, batches(), skip_invalid=skip_invalid, on_invalid=invalid
-            )
+            result = tb.events.ingest_stream(chosen, batches())
             progress.update(task, completed=size)
-        stored, duplicates = result.stored, result.duplicates
-        errors.sort()
         if errors:
             _report(errors)
-        console.print(f"stored {stored:,} events in tenant {chosen.name}"
-                      + (f", {duplicates:,} already stored (idempotency key)" if duplicates else "")
-                      + (f", skipped {len(errors):,} invalid line(s)" if errors else ""))
+        console.print(
+            f"stored {result.stored:,} events in tenant {chosen.name}"
+            + (f", {result.duplicates:,} already stored (idempotency key)"
+               if result.duplicates else "")
+            + (f", skipped {len(errors):,} invalid line(s)" if errors else "")
+        )
 
 
 def _progress(label: str) -> Progress:
@@ -157,18 +149,32 @@ def _lines(file: Path) -> Iterator[tuple[int, bytes, int]]:
 
 
 def _check_file(tb: Trailbook, tenant: Tenant, file: Path, size: int) -> list[tuple[int, str]]:
+    """Every line that ingest would refuse, with its reason; nothing is stored."""
     errors: list[tuple[int, str]] = []
+    checker = tb.events.checker(tenant)
+    events: list[EventIn] = []
+    numbers: list[int] = []
+
+    def check() -> None:
+        for index, exc in checker.check(events):
+            errors.append((numbers[index], exc.one_line()))
+        events.clear()
+        numbers.clear()
+
     with _progress(f"checking {file.name}") as progress:
         task = progress.add_task("check", total=size)
         for lineno, line, offset in _lines(file):
-            if lineno % 1000 == 0:
-                progress.update(task, completed=offset)
             try:
-                tb.events.validate(tenant, tb.events.parse_event(line))
+                events.append(tb.events.parse_event(line))
+                numbers.append(lineno)
             except TrailbookError as exc:
                 errors.append((lineno, exc.one_line()))
+            if len(events) >= BULK_BATCH:
+                progress.update(task, completed=offset)
+                check()
+        check()
         progress.update(task, completed=size)
-    return errors
+    return sorted(errors)
 
 
 def _report(errors: list[tuple[int, str]]) -> None:
@@ -215,7 +221,7 @@ def search(
     }
     given = {k: v for k, v in params.items() if v not in (None, [], "")}
     flt = filter_from_params(given)  # type: ignore[arg-type]
-    with open_trailbook(ctx) as tb:
+    with open_trailbook(ctx, migrate=False) as tb:
         page = tb.events.search(pick_tenant(tb, tenant), flt, cursor, limit)
     docs = [orjson.loads(e.doc) | {"hash": bytes(e.hash).hex()} for e in page.events]
     if as_json:

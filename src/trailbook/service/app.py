@@ -41,12 +41,17 @@ class Trailbook:
             else:
                 store.require_schema()
             key_path = settings.resolved_signing_key_path
+            # A key is made only for a trail that has signed nothing yet: a missing key
+            # for a signed trail is a lost key, to be restored, not replaced.
             try:
-                signer = load_or_create_signer(key_path, create=migrate)
+                signer = load_or_create_signer(
+                    key_path, create=migrate and not store.has_checkpoints()
+                )
             except FileNotFoundError:
                 raise StorageError(
-                    f"no signing key at {key_path}: the checkpoints cannot be checked; "
-                    "point TRAILBOOK_SIGNING_KEY_PATH at the key"
+                    f"no signing key at {key_path}, but this trail has signed checkpoints: "
+                    "restore the key file (or point TRAILBOOK_SIGNING_KEY_PATH at it); "
+                    "Trailbook will not replace it with a new one"
                 ) from None
         except BaseException:
             store.close()

@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 import msgspec
 
-from trailbook.errors import ErrorDetail, NotFound, PayloadTooLarge, ValidationFailed
+from trailbook.errors import (
+    ErrorDetail,
+    NotFound,
+    PayloadTooLarge,
+    TrailbookError,
+    ValidationFailed,
+    idempotency_conflict,
+)
 from trailbook.model.event import EventIn, decode_events
 from trailbook.model.normalize import normalize_batch, translate_decode_error
 from trailbook.model.prepared import PreparedEvent
@@ -62,9 +69,9 @@ class EventService:
         except msgspec.MsgspecError as exc:
             raise translate_decode_error(exc, batch=False) from None
 
-    def validate(self, tenant: Tenant, event: EventIn) -> None:
-        """Raise the error ``ingest`` would raise for this event, storing nothing."""
-        normalize_batch([event], tenant_info(tenant), now_us(), batch=False)
+    def checker(self, tenant: Tenant) -> IngestCheck:
+        """A dry run of a stream of events: what would ``ingest_stream`` refuse?"""
+        return IngestCheck(self.store, tenant)
 
     def ingest_stream(
         self,
@@ -139,6 +146,40 @@ class EventService:
         found = self.store.search(tenant.id, flt, before, limit)
         next_cursor = encode_cursor(found[-1].pos) if len(found) == limit else None
         return SearchPage(found, next_cursor)
+
+
+class IngestCheck:
+    """Finds, before anything is stored, every event of a stream that ingest would
+    refuse: invalid ones, and idempotency keys reused with other content (earlier in
+    the stream or already stored). Feed it the stream in order, chunk by chunk."""
+
+    def __init__(self, store: Store, tenant: Tenant) -> None:
+        self.store = store
+        self.tenant = tenant
+        self.info = tenant_info(tenant)
+        self.seen: dict[str, bytes | None] = {}
+
+    def check(self, events: list[EventIn]) -> list[tuple[int, TrailbookError]]:
+        errors: list[tuple[int, TrailbookError]] = []
+        keyed: list[tuple[int, str, bytes | None]] = []
+        received = now_us()
+        for index, event in enumerate(events):
+            try:
+                [prepared] = normalize_batch([event], self.info, received, batch=False)
+            except TrailbookError as exc:
+                errors.append((index, exc))
+                continue
+            if prepared.idempotency_key is not None:
+                keyed.append((index, prepared.idempotency_key, prepared.idempotency_digest))
+        stored = self.store.idempotency_digests(self.tenant.id, [k for _, k, _ in keyed])
+        for index, key, digest in keyed:
+            earlier = self.seen[key] if key in self.seen else stored.get(key, digest)
+            if earlier != digest:
+                errors.append((index, idempotency_conflict(key)))
+            else:
+                self.seen.setdefault(key, digest)
+        errors.sort(key=lambda e: e[0])
+        return errors
 
 
 def _apply_idempotency_header(events: list[EventIn], key: str, batch: bool) -> list[EventIn]:

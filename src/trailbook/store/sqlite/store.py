@@ -7,6 +7,7 @@ transaction. Readers use their own connection per thread and never block the wri
 from __future__ import annotations
 
 import fcntl
+import os
 import sqlite3
 import threading
 import uuid
@@ -18,7 +19,7 @@ from typing import Any
 
 import orjson
 
-from trailbook.errors import Conflict, ErrorDetail, StorageError
+from trailbook.errors import Conflict, ErrorDetail, StorageError, idempotency_conflict
 from trailbook.integrity.chain import GENESIS, seal
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
@@ -73,7 +74,11 @@ class SQLiteStore:
         self.path = path_from_url(url)
         if not create and not self.path.exists():
             raise StorageError(f"no Trailbook database at {self.path}")
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        # Owner-only files; SQLite gives the -wal and -shm files the database's mode.
+        for private in (self.path, Path(f"{self.path}.lock")):
+            if not private.exists():
+                os.close(os.open(private, os.O_WRONLY | os.O_CREAT, 0o600))
         self._synchronous = synchronous
         self._cache_kib = cache_mb * 1024
         self._write_lock = threading.Lock()
@@ -336,7 +341,7 @@ class SQLiteStore:
             if key in seen:
                 first = events[seen[key]]
                 if first.idempotency_digest != event.idempotency_digest:
-                    raise _key_conflict(key)
+                    raise idempotency_conflict(key)
                 repeats.append((index, seen[key]))
                 continue
             row = conn.execute(
@@ -349,7 +354,7 @@ class SQLiteStore:
                 fresh.append(index)
                 continue
             if bytes(row[3]) != event.idempotency_digest:
-                raise _key_conflict(key)
+                raise idempotency_conflict(key)
             results[index] = Appended(
                 str(uuid.UUID(bytes=bytes(row[0]))), int(row[1]), bytes(row[2]), True
             )
@@ -434,9 +439,9 @@ class SQLiteStore:
         rows = self._reader().execute(sql, params).fetchall()
         return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
 
-    def iter_chain(self, tenant_id: int) -> Iterator[ChainRow]:
+    def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
         conn = self._reader()
-        after = 0
+        after = after_seq
         while True:
             rows = conn.execute(
                 "SELECT seq, pos, id, category, action, idem_key, doc, hash FROM events"
@@ -482,17 +487,22 @@ class SQLiteStore:
         )
         return [Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
-    def heads_without_checkpoint(self) -> list[ChainHead]:
-        rows = (
-            self._reader()
-            .execute(
-                "SELECT h.tenant_id, h.seq, h.hash FROM chain_heads h"
-                " WHERE h.seq > coalesce((SELECT max(c.seq) FROM checkpoints c"
-                " WHERE c.tenant_id = h.tenant_id), 0)"
-            )
-            .fetchall()
-        )
-        return [ChainHead(r[0], r[1], r[2]) for r in rows]
+    def has_checkpoints(self) -> bool:
+        return self._reader().execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone() is not None
+
+    def idempotency_digests(self, tenant_id: int, keys: list[str]) -> dict[str, bytes]:
+        """The stored digests of those of ``keys`` already used in this tenant."""
+        found: dict[str, bytes] = {}
+        conn = self._reader()
+        for start in range(0, len(keys), 500):
+            chunk = keys[start:start + 500]
+            marks = ", ".join("?" * len(chunk))
+            for key, digest in conn.execute(
+                f"SELECT idem_key, idem_digest FROM events WHERE tenant_id = ?"
+                f" AND idem_key IN ({marks})", (tenant_id, *chunk)
+            ):
+                found[key] = bytes(digest)
+        return found
 
 
 class _LookedUpSlots(dict[int, int]):
@@ -510,10 +520,3 @@ class _LookedUpSlots(dict[int, int]):
             ).fetchone()
             self[base] = default if row[0] is None else int(row[0]) - base + 1
         return self[base]
-
-
-def _key_conflict(key: str) -> Conflict:
-    return Conflict(
-        "this idempotency key was used before for a different event",
-        [ErrorDetail("idempotency_key", f"{key!r} already names another event")],
-    )
