@@ -1,5 +1,5 @@
-"""The one settings object: built once from TRAILBOOK_* variables (and an optional
-.env-style file), then passed to everything that needs it."""
+"""The one settings object: built once from TRAILBOOK_* variables (and the CLI's
+flags), then passed to everything that needs it."""
 
 from __future__ import annotations
 

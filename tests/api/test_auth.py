@@ -11,8 +11,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 
 from conftest import minimal_event
+from trailbook.errors import ValidationFailed
 from trailbook.integrity.signing import checkpoint_payload
 from trailbook.service.app import Trailbook
+from trailbook.service.keys import hash_secret
 from trailbook.store.records import Tenant
 
 EVENTS = "/api/v1/events"
@@ -127,8 +129,12 @@ def test_a_revoked_key_is_401(client: TestClient, tb: Trailbook, tenant: Tenant,
 
 
 def test_an_expired_key_is_401(tb: Trailbook, tenant: Tenant, anonymous: TestClient) -> None:
-    _, secret = tb.keys.create(tenant, "old", ("ingest", "read"),
-                               expires_at="2020-01-01T00:00:00Z")
+    # A key made with an expiry that has since passed (made directly in the store:
+    # the service refuses an expiry in the past).
+    secret = "tb_expired-key-for-the-test"
+    tb.store.add_api_key(tenant.id, "old", secret[:10], hash_secret(secret),
+                         ("ingest", "read"), "2019-01-01T00:00:00.000000Z",
+                         "2020-01-01T00:00:00.000000Z")
     auth = {"Authorization": f"Bearer {secret}"}
 
     for method, path in PROTECTED:
@@ -136,6 +142,13 @@ def test_an_expired_key_is_401(tb: Trailbook, tenant: Tenant, anonymous: TestCli
         error = error_of(answer, 401, "unauthenticated")
         assert "expired" in error["message"]
     assert head_seq(tb, tenant) == 0
+
+
+def test_a_key_cannot_be_made_already_expired(tb: Trailbook, tenant: Tenant) -> None:
+    with pytest.raises(ValidationFailed) as refused:
+        tb.keys.create(tenant, "old", ("read",), expires_at="2020-01-01T00:00:00Z")
+    assert refused.value.details[0].field == "expires_at"
+    assert tb.keys.for_tenant(tenant) == []
 
 
 def test_a_key_expiring_later_works(tb: Trailbook, tenant: Tenant,

@@ -45,7 +45,8 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     app.include_router(events.router)
     app.include_router(integrity.router)
 
-    @app.get("/api/v1/health", tags=["health"], summary="Liveness")
+    @app.get("/api/v1/health", tags=["health"], summary="Liveness",
+             openapi_extra={"security": []})
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 

@@ -50,6 +50,7 @@ async def checkpoints(request: Request) -> JsonResponse:
 @router.get(
     "/keys",
     summary="The public keys that sign checkpoints (no authentication needed)",
+    openapi_extra={"security": []},
 )
 async def keys(request: Request) -> JsonResponse:
     tb: Trailbook = request.app.state.trailbook

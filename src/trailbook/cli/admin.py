@@ -14,6 +14,7 @@ from trailbook.cli.common import (
     pick_tenant,
     state,
 )
+from trailbook.model.timefmt import now_us, parse_rfc3339
 from trailbook.service.app import Trailbook
 from trailbook.store import open_store
 
@@ -122,8 +123,12 @@ def key_list(ctx: typer.Context, tenant: str | None = TenantOption) -> None:
     with open_trailbook(ctx, migrate=False) as tb:
         table = Table("id", "name", "prefix", "scopes", "created", "last used", "state")
         for k in tb.keys.for_tenant(pick_tenant(tb, tenant)):
-            st = f"revoked {k.revoked_at}" if k.revoked_at else (
-                f"expires {k.expires_at}" if k.expires_at else "active")
+            if k.revoked_at:
+                st = f"revoked {k.revoked_at}"
+            elif k.expires_at and parse_rfc3339(k.expires_at) <= now_us():
+                st = f"expired {k.expires_at}"
+            else:
+                st = f"expires {k.expires_at}" if k.expires_at else "active"
             table.add_row(str(k.id), k.name, k.prefix + "…", ",".join(k.scopes), k.created_at,
                           k.last_used_at or "-", st)
         console.print(table)

@@ -196,12 +196,14 @@ def search(
     action: list[str] = typer.Option([], help="Action, exact or prefix.* (repeatable)."),
     action_type: list[str] = typer.Option([], help="create, read, update, delete, …"),
     severity: list[str] = typer.Option([], help="info, notice, warning, critical."),
-    result: str | None = typer.Option(None, help="success or failure."),
+    result: list[str] = typer.Option([], help="success or failure."),
     actor: str | None = typer.Option(None, help="Words in actor id, name or email."),
     actor_id: list[str] = typer.Option([], help="Exact actor id."),
     actor_email: list[str] = typer.Option([], help="Exact actor email."),
+    actor_type: list[str] = typer.Option([], help="user, system, api_key, automation."),
     target: str | None = typer.Option(None, help="Words in target ids or names."),
     target_id: list[str] = typer.Option([], help="Exact target id."),
+    target_name: list[str] = typer.Option([], help="Target name (its words, in order)."),
     target_type: list[str] = typer.Option([], help="Target type."),
     scope: list[str] = typer.Option([], help="Scope."),
     ip: list[str] = typer.Option([], help="IP address or CIDR network."),
@@ -215,8 +217,9 @@ def search(
     params: dict[str, object] = {
         "q": text, "since": since, "until": until, "last": last, "category": category,
         "action": action, "action_type": action_type, "severity": severity, "result": result,
-        "actor": actor, "actor_id": actor_id, "actor_email": actor_email, "target": target,
-        "target_id": target_id, "target_type": target_type, "scope": scope, "ip": ip,
+        "actor": actor, "actor_id": actor_id, "actor_email": actor_email,
+        "actor_type": actor_type, "target": target, "target_id": target_id,
+        "target_name": target_name, "target_type": target_type, "scope": scope, "ip": ip,
         "request_id": request_id, "session_id": session_id,
     }
     given = {k: v for k, v in params.items() if v not in (None, [], "")}

@@ -18,7 +18,7 @@ MAX_CHANGES = 256
 MAX_METADATA_DEPTH = 8
 MAX_METADATA_KEY = 128
 MAX_METADATA_BYTES = 32 * 1024
-MAX_EVENT_BYTES = 64 * 1024
+MAX_CHANGES_BYTES = 32 * 1024  # all old and new values together, as JSON
 # I-JSON (RFC 7493): integers must be exact in an IEEE double, so any language
 # can re-read and re-canonicalise them.
 MAX_SAFE_INTEGER = 2**53 - 1

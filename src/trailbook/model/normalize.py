@@ -58,6 +58,12 @@ _ACTION_TYPE_BY_VERB = {
     **dict.fromkeys(("export", "download"), "export"),
     **dict.fromkeys(("execute", "run", "reboot", "restart", "start", "stop", "deploy"), "execute"),
     **dict.fromkeys(("grant", "revoke", "permission", "role"), "permission"),
+    **dict.fromkeys(
+        ("approve", "reject", "block", "unblock", "adjust", "expire", "suspend", "resume",
+         "cancel", "refund", "lock", "unlock", "archive", "restore"),
+        "update",
+    ),
+    **dict.fromkeys(("verify", "check", "audit", "inspect"), "read"),
 }
 
 
@@ -240,6 +246,10 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
         free.walk(change.old, f"changes[{index}].old", 1)
         free.walk(change.new, f"changes[{index}].new", 1)
         changes.append({"field": change.field, "old": change.old, "new": change.new})
+    if changes:
+        size = len(msgspec.json.encode(changes))
+        if size > L.MAX_CHANGES_BYTES:
+            raise _Bad("changes", f"{size} bytes; at most {L.MAX_CHANGES_BYTES}")
     metadata_text_start = len(free.texts)
     free.walk(event.metadata, "metadata", 0)
     if event.metadata:

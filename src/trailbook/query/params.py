@@ -36,6 +36,8 @@ _ENUMS = {
     "result": ("results", L.RESULTS),
     "actor_type": ("actor_types", L.ACTOR_TYPES),
 }
+# Free-form values are taken whole; these may also be given as comma lists.
+_SPLIT_ON_COMMAS = {"actor_email", "target_type", "scope"}
 _SINGLE_TEXT = {"actor": "actor", "target": "target", "q": "text"}
 
 FILTER_PARAMS = (
@@ -82,13 +84,16 @@ def parse_network(name: str, text: str) -> IPNetwork:
     return network
 
 
-def _values(raw: str | Sequence[str] | None) -> list[str]:
+def _values(raw: str | Sequence[str] | None, *, commas: bool = True) -> list[str]:
+    """The parameter's values: repeated, and (with ``commas``) comma-separated. Free-form
+    values (ids, names, emails) are not split: a name may hold a comma."""
     if raw is None:
         return []
     items = [raw] if isinstance(raw, str) else list(raw)
     out: list[str] = []
     for item in items:
-        out.extend(part.strip() for part in item.split(",") if part.strip())
+        parts = item.split(",") if commas else [item]
+        out.extend(part.strip() for part in parts if part.strip())
     return out
 
 
@@ -150,7 +155,7 @@ def filter_from_params(
         if values:
             fields[field] = tuple(values)
     for name, field in _MULTI.items():
-        values = _values(params.get(name))
+        values = _values(params.get(name), commas=name in _SPLIT_ON_COMMAS)
         if name == "target_name" and any(not _WORD.search(v) for v in values):
             raise _bad(name, "a name needs letters or digits")
         if values:

@@ -64,9 +64,12 @@ class ApiKeyService:
             raise field_error("name", "give the key a name of 1-100 characters")
         if expires_at is not None:
             try:
-                expires_at = format_us(parse_rfc3339(expires_at))
+                expires_us = parse_rfc3339(expires_at)
             except ValueError as exc:
                 raise field_error("expires_at", str(exc)) from None
+            if expires_us <= now_us():
+                raise field_error("expires_at", "lies in the past")
+            expires_at = format_us(expires_us)
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
         key = self.store.add_api_key(
             tenant.id,
