@@ -8,6 +8,7 @@ from typing import Any
 
 import msgspec
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
 from trailbook.api import events, integrity
@@ -33,7 +34,9 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
             if own_trailbook:
                 tb.close()
 
-    app = FastAPI(
+    # FastAPIOffline: the /docs and /redoc pages load their scripts from Trailbook
+    # itself, not from a CDN, so they work on a server without internet access.
+    app = FastAPIOffline(
         title="Trailbook",
         version=__version__,
         description="Tamper-evident audit trail: append-only, hash-chained, signed.",

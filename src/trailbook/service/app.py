@@ -43,16 +43,23 @@ class Trailbook:
             key_path = settings.resolved_signing_key_path
             # A key is made only for a trail that has signed nothing yet: a missing key
             # for a signed trail is a lost key, to be restored, not replaced.
+            signed = store.has_checkpoints()
             try:
-                signer = load_or_create_signer(
-                    key_path, create=migrate and not store.has_checkpoints()
-                )
+                signer = load_or_create_signer(key_path, create=migrate and not signed)
             except FileNotFoundError:
+                if signed:
+                    raise StorageError(
+                        f"no signing key at {key_path}, but this trail has signed "
+                        "checkpoints: restore the key file (or point "
+                        "TRAILBOOK_SIGNING_KEY_PATH at it); Trailbook will not replace it "
+                        "with a new one"
+                    ) from None
                 raise StorageError(
-                    f"no signing key at {key_path}, but this trail has signed checkpoints: "
-                    "restore the key file (or point TRAILBOOK_SIGNING_KEY_PATH at it); "
-                    "Trailbook will not replace it with a new one"
+                    f"no signing key at {key_path} (a command that writes, such as "
+                    "'trailbook init', makes one for a new trail)"
                 ) from None
+            except ValueError as exc:  # not a PEM file, or not an Ed25519 key
+                raise StorageError(f"cannot use the signing key at {key_path}: {exc}") from None
         except BaseException:
             store.close()
             raise

@@ -451,7 +451,10 @@ class SQLiteStore:
             if not rows:
                 return
             for r in rows:
-                yield ChainRow(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
+                # A record edited behind Trailbook's back may come back as TEXT: verify
+                # must see its bytes (and call it changed), not crash.
+                yield ChainRow(r[0], r[1], _bytes(r[2]), str(r[3]), str(r[4]), r[5],
+                               _bytes(r[6]), _bytes(r[7]))
             after = rows[-1][0]
 
     def chain_head(self, tenant_id: int) -> ChainHead | None:
@@ -503,6 +506,14 @@ class SQLiteStore:
             ):
                 found[key] = bytes(digest)
         return found
+
+
+def _bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "surrogatepass")
+    return str(value).encode()
 
 
 class _LookedUpSlots(dict[int, int]):
