@@ -24,7 +24,7 @@ from trailbook.model.normalize import TenantInfo, normalize_batch
 from trailbook.model.timefmt import now_us
 from trailbook.query import terms as T
 from trailbook.service.demo import demo_events
-from trailbook.store.sqlite.store import _EVENT_COLUMNS, _FTS_COLUMNS, _insert_rows
+from trailbook.store.sqlite.store import _EVENT_COLUMNS, _FTS_COLUMNS, PAGE_SIZE, _insert_rows
 
 Row = tuple[object, ...]
 SCHEMA = (resources.files("trailbook.store.sqlite") / "migrations" / "0001_initial.sql"
@@ -47,9 +47,9 @@ def prepare(count: int) -> tuple[list[Row], list[Row]]:
     for start in range(0, count, 5000):
         for p in normalize_batch(events[start:start + 5000], info, now_us(), batch=True):
             seq += 1
-            canonical, prev = seal(prev, seq, p)
+            canonical, prev = seal(prev, seq, p.canonical_head, p.canonical_tail)
             pos = p.occurred_us * 1024 + seq % 1024
-            rows.append((pos, 1, seq, p.id_bytes, p.doc["category"], p.doc["action"], None,
+            rows.append((pos, 1, seq, p.id_bytes, p.category, p.action, None,
                          None, prev, canonical))
             fts.append((pos, p.terms.body, p.terms.actor, p.terms.target, p.terms.keys))
     return rows, fts
@@ -59,6 +59,7 @@ def run(label: str, rows: list[Row], fts: list[Row], *, schema: str = SCHEMA,
         fts_row: Callable[[Row], Row] | None = lambda r: r) -> None:
     folder = tempfile.mkdtemp(prefix="trailbook-index-cost-")
     conn = sqlite3.connect(os.path.join(folder, "x.db"), isolation_level=None)
+    conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("PRAGMA cache_size = -65536")

@@ -26,6 +26,10 @@ class TrailbookError(Exception):
         self.message = message
         self.details = details or []
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Pickled whole (worker processes send errors back), details included.
+        return (self.__class__, (self.message, self.details))
+
     def as_dict(self) -> dict[str, Any]:
         return {
             "error": {

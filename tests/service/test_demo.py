@@ -34,7 +34,7 @@ def test_every_event_is_a_valid_input(events: list[dict[str, Any]]) -> None:
     for event in events:
         decoded = msgspec.convert(event, EventIn)
         prepared = normalize_event(decoded, TENANT, END_US)
-        assert prepared.doc["action"] == event["action"]
+        assert prepared.action == event["action"]
         assert prepared.occurred_us <= END_US
 
 

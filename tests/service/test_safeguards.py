@@ -46,11 +46,32 @@ def test_a_new_trail_gets_a_key(tmp_path: Path) -> None:
     assert (data / "signing-key.pem").exists()
 
 
-def test_a_forged_tail_is_not_signed(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """Events changed after the last checkpoint, with their hashes and the chain head
-    recomputed, must not be blessed by the next checkpoint. (Until a checkpoint covers
-    them, such a consistent rewrite is invisible to verify: that window is why the
-    signer refuses to sign what it did not seal itself.)"""
+def forge_description(data: Path, seqs: range) -> None:
+    """What an attacker with the file can do: rewrite events and re-chain them, the
+    chain head included, so that the stored chain is consistent again."""
+    conn = sqlite3.connect(data / "trailbook.db", isolation_level=None)
+    conn.execute("DROP TRIGGER events_append_only_update")
+    previous = conn.execute("SELECT hash FROM events WHERE seq = ?",
+                            (seqs.start - 1,)).fetchone()[0]
+    last = conn.execute("SELECT max(seq) FROM events").fetchone()[0]
+    for seq in range(seqs.start, last + 1):
+        doc = orjson.loads(conn.execute("SELECT doc FROM events WHERE seq = ?",
+                                        (seq,)).fetchone()[0])
+        if seq in seqs:
+            doc["description"] = "nothing to see"
+        canonical = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
+        previous = link(previous, canonical)
+        conn.execute("UPDATE events SET doc = ?, hash = ? WHERE seq = ?",
+                     (canonical, previous, seq))
+    conn.execute("UPDATE chain_heads SET hash = ?", (previous,))
+    conn.close()
+
+
+def test_a_forged_tail_is_caught_by_the_next_checkpoint(tmp_path: Path) -> None:
+    """Events this process sealed, rewritten consistently before a checkpoint covers
+    them: the checkpoint signs the hash the process sealed, not the forged one, so
+    verify finds the rewrite. (Until a checkpoint covers them, such a rewrite is
+    invisible to verify: that window is why the signer signs only its own hashes.)"""
     data = tmp_path / "data"
     with open_tb(data, checkpoint_every_events=1000) as tb:
         load(tb, 10)
@@ -58,24 +79,34 @@ def test_a_forged_tail_is_not_signed(tmp_path: Path, caplog: pytest.LogCaptureFi
         load(tb, 5)
         tenant = tb.tenants.get("acme")
         assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == [10]
-        # The attacker rewrites seq 12..15 consistently, behind Trailbook's back.
-        conn = sqlite3.connect(data / "trailbook.db", isolation_level=None)
-        conn.execute("DROP TRIGGER events_append_only_update")
-        previous = conn.execute("SELECT hash FROM events WHERE seq = 11").fetchone()[0]
-        for seq in range(12, 16):
-            doc = orjson.loads(conn.execute("SELECT doc FROM events WHERE seq = ?",
-                                            (seq,)).fetchone()[0])
-            doc["description"] = "nothing to see"
-            canonical = orjson.dumps(doc, option=orjson.OPT_SORT_KEYS)
-            previous = link(previous, canonical)
-            conn.execute("UPDATE events SET doc = ?, hash = ? WHERE seq = ?",
-                         (canonical, previous, seq))
-        conn.execute("UPDATE chain_heads SET hash = ?", (previous,))
-        conn.close()
+        forge_description(data, range(12, 16))
+        [made] = tb.checkpoints.checkpoint_pending()
+        assert made.seq == 15
+        report = tb.integrity.verify(tenant)
+        assert not report.ok
+        assert report.problems[0].seq == 15
+        assert report.problems[0].kind == "checkpoint_mismatch"
+
+
+def test_a_forged_stretch_sealed_by_another_process_is_not_signed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Before signing, the stretch other writers sealed (here a second process on the
+    same file) is re-linked from the last signed point; a rewrite there means no
+    checkpoint, and a critical log line."""
+    data = tmp_path / "data"
+    with open_tb(data, checkpoint_every_events=1000) as tb:
+        load(tb, 10)
+    with open_tb(data, checkpoint_every_events=1000) as first, \
+            open_tb(data, checkpoint_every_events=1000) as second:
+        load(second, 3)  # seq 11-13, sealed by the other process
+        load(first, 2)  # seq 14-15
+        forge_description(data, range(12, 14))
         with caplog.at_level("CRITICAL", logger="trailbook.checkpoints"):
-            assert tb.checkpoints.checkpoint_pending() == []
+            assert first.checkpoints.checkpoint_pending() == []
         assert "not signing a checkpoint for tenant acme at seq 15" in caplog.text
-        assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == [10]
+        tenant = first.tenants.get("acme")
+        assert [c.seq for c in first.store.list_checkpoints(tenant.id)] == [10]
 
 
 def test_an_honest_tail_is_signed(tmp_path: Path) -> None:

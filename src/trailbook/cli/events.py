@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,7 +30,6 @@ from trailbook.cli.common import (
     open_trailbook,
     pick_tenant,
 )
-from trailbook.errors import TrailbookError
 from trailbook.model.event import EventIn
 from trailbook.query.params import filter_from_params
 from trailbook.service.app import Trailbook
@@ -107,22 +107,21 @@ def ingest(
             fail(f"{len(errors):,} invalid line(s) in {file}; nothing stored "
                  "(fix them, or pass --skip-invalid to store the valid lines)")
         skipped = {lineno for lineno, _ in errors}
+        ends: deque[int] = deque()  # file offset at the end of each batch sent
 
-        def batches() -> Iterator[list[EventIn]]:
-            events: list[EventIn] = []
-            for lineno, line, offset in _lines(file):
-                if lineno in skipped:
-                    continue
-                events.append(tb.events.parse_event(line))
-                if len(events) >= BULK_BATCH:
-                    progress.update(task, completed=offset)
-                    yield events
-                    events = []
-            yield events
+        def batches() -> Iterator[list[bytes]]:
+            for chunk in _chunks(_lines(file)):
+                lines = [line for lineno, line, _ in chunk if lineno not in skipped]
+                if lines:
+                    ends.append(chunk[-1][2])
+                    yield lines
 
         with _progress(f"ingesting {file.name}") as progress:
             task = progress.add_task("ingest", total=size)
-            result = tb.events.ingest_stream(chosen, batches())
+            result = tb.events.ingest_lines(
+                chosen, batches(),
+                on_stored=lambda *_: progress.update(task, completed=ends.popleft()),
+            )
             progress.update(task, completed=size)
         if errors:
             _report(errors)
@@ -148,31 +147,29 @@ def _lines(file: Path) -> Iterator[tuple[int, bytes, int]]:
                 yield lineno, line, offset
 
 
+def _chunks(lines: Iterator[tuple[int, bytes, int]]) -> Iterator[list[tuple[int, bytes, int]]]:
+    """(line number, line, end offset) in batches of BULK_BATCH lines."""
+    return iter(lambda: list(itertools.islice(lines, BULK_BATCH)), [])
+
+
 def _check_file(tb: Trailbook, tenant: Tenant, file: Path, size: int) -> list[tuple[int, str]]:
     """Every line that ingest would refuse, with its reason; nothing is stored."""
     errors: list[tuple[int, str]] = []
     checker = tb.events.checker(tenant)
-    events: list[EventIn] = []
-    numbers: list[int] = []
+    sent: deque[tuple[list[int], int]] = deque()  # line numbers and end offset per batch
 
-    def check() -> None:
-        for index, exc in checker.check(events):
-            errors.append((numbers[index], exc.one_line()))
-        events.clear()
-        numbers.clear()
+    def batches() -> Iterator[list[bytes]]:
+        for chunk in _chunks(_lines(file)):
+            sent.append(([lineno for lineno, _, _ in chunk], chunk[-1][2]))
+            yield [line for _, line, _ in chunk]
 
     with _progress(f"checking {file.name}") as progress:
         task = progress.add_task("check", total=size)
-        for lineno, line, offset in _lines(file):
-            try:
-                events.append(tb.events.parse_event(line))
-                numbers.append(lineno)
-            except TrailbookError as exc:
-                errors.append((lineno, exc.one_line()))
-            if len(events) >= BULK_BATCH:
-                progress.update(task, completed=offset)
-                check()
-        check()
+        for batch in tb.events.prepare_lines(tenant, batches()):
+            numbers, end = sent.popleft()
+            for index, exc in checker.check(batch):
+                errors.append((numbers[index], exc.one_line()))
+            progress.update(task, completed=end)
         progress.update(task, completed=size)
     return sorted(errors)
 

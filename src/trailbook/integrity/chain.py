@@ -6,22 +6,32 @@ of the canonical form of its own event; everything else the API returns is."""
 from __future__ import annotations
 
 from hashlib import sha256
-from typing import TYPE_CHECKING
-
-from trailbook.integrity.canonical import canonical_json
-
-if TYPE_CHECKING:
-    from trailbook.model.prepared import PreparedEvent
 
 GENESIS = bytes(32)
+
+# Where seq sits in the canonical form. Keys are sorted, and "session_id" (always
+# present, possibly null) is the top-level key right after "seq". Nothing after it can
+# hold these bytes unescaped: the keys that follow ("severity", "source", "targets",
+# "tenant") hold strings and fixed-shape objects, whose quotes are escaped. So the
+# last occurrence is the top-level one, even if metadata (sorted earlier) has it too.
+_SEQ_MARK = b'"seq":0,"session_id":'
+_SEQ_AT = len(b'"seq":')
 
 
 def link(previous: bytes, canonical: bytes) -> bytes:
     return sha256(previous + canonical).digest()
 
 
-def seal(previous: bytes, seq: int, event: PreparedEvent) -> tuple[bytes, bytes]:
-    """Give ``event`` its seq; return its canonical bytes and chain hash."""
-    event.doc["seq"] = seq
-    canonical = canonical_json(event.doc, exact=event.exact_canonical)
-    return canonical, link(previous, canonical)
+def split_at_seq(canonical: bytes) -> tuple[bytes, bytes]:
+    """Split the canonical form of an event whose seq is 0 around that 0, so that the
+    store can put in the real seq without building the form again."""
+    at = canonical.rfind(_SEQ_MARK)
+    if at < 0:
+        raise ValueError("not the canonical form of an event with seq 0")
+    return canonical[: at + _SEQ_AT], canonical[at + _SEQ_AT + 1 :]
+
+
+def seal(previous: bytes, seq: int, head: bytes, tail: bytes) -> tuple[bytes, bytes]:
+    """The canonical bytes of an event given ``seq``, and its chain hash."""
+    canonical = b"%b%d%b" % (head, seq, tail)
+    return canonical, sha256(previous + canonical).digest()

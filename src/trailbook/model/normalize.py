@@ -15,8 +15,9 @@ from typing import Any
 import msgspec
 import uuid_utils
 
-from trailbook.errors import ErrorDetail, MalformedRequest, ValidationFailed
+from trailbook.errors import ErrorDetail, MalformedRequest, TrailbookError, ValidationFailed
 from trailbook.integrity.canonical import CanonicalFormError, canonical_json
+from trailbook.integrity.chain import split_at_seq
 from trailbook.model import limits as L
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.model.prepared import PreparedEvent
@@ -94,7 +95,7 @@ def _path_to_field(path: str, batch: bool) -> str:
     return path.removeprefix("$.").removeprefix("$")
 
 
-def translate_decode_error(exc: msgspec.MsgspecError, *, batch: bool) -> Exception:
+def translate_decode_error(exc: msgspec.MsgspecError, *, batch: bool) -> TrailbookError:
     """Turn a msgspec decode/validation error into a Trailbook error."""
     if isinstance(exc, msgspec.ValidationError):
         text = str(exc)
@@ -281,22 +282,27 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
         "metadata": event.metadata,
         "idempotency_key": event.idempotency_key,
     }
-    digest = None
-    if event.idempotency_key is not None:
-        said = {k: v for k, v in doc.items() if k not in ("id", "seq", "received_at")}
-        if event.occurred_at is None:
-            said.pop("occurred_at")
-        try:
+    try:
+        canonical = canonical_json(doc, exact=free.exact)
+        digest = None
+        if event.idempotency_key is not None:
+            said = {k: v for k, v in doc.items() if k not in ("id", "seq", "received_at")}
+            if event.occurred_at is None:
+                said.pop("occurred_at")
             digest = sha256(canonical_json(said, exact=free.exact)).digest()
-        except CanonicalFormError as exc:
-            raise _Bad("body", f"cannot be put in canonical form: {exc}") from None
+    except CanonicalFormError as exc:
+        raise _Bad("body", f"cannot be put in canonical form: {exc}") from None
+    head, tail = split_at_seq(canonical)
     # Only text in metadata (not in changes) is searchable as metadata values.
     metadata_text = free.texts[metadata_text_start:]
     return PreparedEvent(
-        doc=doc,
-        exact_canonical=free.exact,
+        id=doc["id"],
         id_bytes=event_id.bytes,
         occurred_us=occurred_us,
+        category=event.category,
+        action=event.action,
+        canonical_head=head,
+        canonical_tail=tail,
         terms=build_terms(tenant.id, doc, metadata_text),
         idempotency_key=event.idempotency_key,
         idempotency_digest=digest,

@@ -14,6 +14,8 @@ from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
+import msgspec
+
 from trailbook.query.filters import IPNetwork
 
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
@@ -127,8 +129,7 @@ def action_tokens(tenant_id: int, action: str) -> tuple[str, ...]:
 FIELD_BREAK = "\nzzfieldbreakzz\n"
 
 
-@dataclass(slots=True)
-class EventTerms:
+class EventTerms(msgspec.Struct, array_like=True, gc=False):
     """What the full-text index holds for one event, column by column."""
 
     body: str

@@ -7,7 +7,7 @@ import logging
 import threading
 
 from trailbook.integrity.chain import GENESIS, link
-from trailbook.integrity.signing import Signer, checkpoint_payload
+from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.settings import Settings
 from trailbook.store.base import Store
@@ -20,42 +20,78 @@ class CheckpointService:
     """Signs checkpoints only at chain points this process sealed itself: the hash an
     append returned, never a head read back from the database, which someone with
     write access to the file could have rewritten along with the events before it.
-    Before signing, the events since the last checkpoint are re-linked up to that hash.
-    (With several worker processes, each signs the points it sealed.)"""
+
+    Before signing, the stored events between the newest point known to link and the
+    new one are re-linked. Known to link: the newest checkpoint whose signature checks
+    (whoever signed it), carried forward by this process's own appends as long as each
+    starts where the last one ended. So one writer alone (bulk ingest) re-reads
+    nothing, and with several worker processes each re-reads only what the others
+    sealed since the newest checkpoint."""
 
     def __init__(self, store: Store, signer: Signer, settings: Settings) -> None:
         self.store = store
         self.signer = signer
         self.every = settings.checkpoint_every_events
-        self._last: dict[int, int] = {}
         self._sealed: dict[int, tuple[str, ChainHead]] = {}
+        # Per tenant: the newest point known to link, and the checkpoint seq it was
+        # last compared with.
+        self._linked: dict[int, tuple[int, bytes]] = {}
         self._lock = threading.Lock()
 
-    def _last_seq(self, tenant_id: int) -> int:
-        with self._lock:
-            if tenant_id not in self._last:
-                checkpoints = self.store.list_checkpoints(tenant_id)
-                self._last[tenant_id] = checkpoints[-1].seq if checkpoints else 0
-            return self._last[tenant_id]
+    def _newest_signed(self, tenant_name: str, tenant_id: int) -> tuple[int, bytes]:
+        """(seq, hash) of the newest checkpoint whose signature checks, or the genesis."""
+        newest = self.store.latest_checkpoint(tenant_id)
+        if newest is None:
+            return 0, GENESIS
+        payload = checkpoint_payload(tenant_name, newest.seq, bytes(newest.hash),
+                                     newest.created_at, newest.key_id)
+        if newest.key_id == self.signer.key_id and signature_valid(
+            self.signer.public, payload, bytes(newest.signature)
+        ):
+            return newest.seq, bytes(newest.hash)
+        # Not ours, or forged: trust nothing after the genesis; verify will say more.
+        return 0, GENESIS
 
-    def _segment_links(self, head: ChainHead) -> bool:
-        """Do the stored events since the last checkpoint link up to ``head``?"""
-        signed = self.store.list_checkpoints(head.tenant_id)
-        seq, previous = (signed[-1].seq, bytes(signed[-1].hash)) if signed else (0, GENESIS)
-        if seq >= head.seq:
-            return seq == head.seq and previous == bytes(head.hash)
-        for row in self.store.iter_chain(head.tenant_id, after_seq=seq):
-            if row.seq > head.seq:
-                break
-            if row.seq != seq + 1 or link(previous, bytes(row.doc)) != bytes(row.hash):
-                return False
-            seq, previous = row.seq, bytes(row.hash)
-        return seq == head.seq and previous == bytes(head.hash)
+    def _linked_point(self, tenant_name: str, tenant_id: int) -> tuple[int, bytes]:
+        signed = self._newest_signed(tenant_name, tenant_id)
+        with self._lock:
+            known = self._linked.get(tenant_id)
+            if known is None or known[0] < signed[0]:
+                known = self._linked[tenant_id] = signed
+            return known
+
+    def _advance(self, tenant_id: int, seq: int, hash_: bytes) -> None:
+        with self._lock:
+            known = self._linked.get(tenant_id)
+            if known is None or known[0] < seq:
+                self._linked[tenant_id] = (seq, hash_)
+
+    def _segment_links(self, tenant_name: str, head: ChainHead) -> bool | None:
+        """Do the stored events from the newest point known to link lead up to
+        ``head``? None if ``head`` lies behind that point (a newer point is signed or
+        to be signed instead)."""
+        seq, previous = self._linked_point(tenant_name, head.tenant_id)
+        if seq > head.seq:
+            return None
+        if seq < head.seq:
+            for row in self.store.iter_chain(head.tenant_id, after_seq=seq):
+                if row.seq > head.seq:
+                    break
+                if row.seq != seq + 1 or link(previous, bytes(row.doc)) != bytes(row.hash):
+                    return False
+                seq, previous = row.seq, bytes(row.hash)
+        if seq == head.seq and previous == bytes(head.hash):
+            self._advance(head.tenant_id, seq, previous)
+            return True
+        return False
 
     def sign(self, tenant_name: str, head: ChainHead) -> Checkpoint | None:
         """Sign a checkpoint at ``head`` (a point this process sealed), or refuse (None,
         logged critical) if the stored events do not link up to it."""
-        if not self._segment_links(head):
+        links = self._segment_links(tenant_name, head)
+        if links is None:
+            return None
+        if not links:
             log.critical(
                 "not signing a checkpoint for tenant %s at seq %d: the stored events do "
                 "not link up to the hash this process sealed; run 'trailbook verify'",
@@ -68,21 +104,25 @@ class CheckpointService:
         checkpoint = Checkpoint(head.tenant_id, head.seq, head.hash, created,
                                 self.signer.key_id, self.signer.sign(payload))
         self.store.add_checkpoint(checkpoint)
-        with self._lock:
-            self._last[head.tenant_id] = max(self._last.get(head.tenant_id, 0), head.seq)
         return checkpoint
 
     def after_append(self, tenant: Tenant, appended: list[Appended]) -> None:
         fresh = [a for a in appended if not a.duplicate]
         if not fresh:
             return
+        first = min(fresh, key=lambda a: a.seq)
         last = max(fresh, key=lambda a: a.seq)
         head = ChainHead(tenant.id, last.seq, last.hash)
+        linked_seq, linked_hash = self._linked_point(tenant.name, tenant.id)
+        if first.seq == linked_seq + 1 and first.previous == linked_hash:
+            # One append seals one unbroken stretch, so it carries the point forward.
+            self._advance(tenant.id, last.seq, last.hash)
         with self._lock:
             known = self._sealed.get(tenant.id)
             if known is None or known[1].seq < head.seq:
                 self._sealed[tenant.id] = (tenant.name, head)
-        if last.seq - self._last_seq(tenant.id) >= self.every:
+        newest = self.store.latest_checkpoint(tenant.id)
+        if last.seq - (newest.seq if newest else 0) >= self.every:
             self.sign(tenant.name, head)
 
     def checkpoint_pending(self) -> list[Checkpoint]:
@@ -92,8 +132,8 @@ class CheckpointService:
             sealed = list(self._sealed.values())
         made = []
         for tenant_name, head in sealed:
-            signed = self.store.list_checkpoints(head.tenant_id)
-            if signed and signed[-1].seq >= head.seq:
+            newest = self.store.latest_checkpoint(head.tenant_id)
+            if newest is not None and newest.seq >= head.seq:
                 continue
             checkpoint = self.sign(tenant_name, head)
             if checkpoint is not None:

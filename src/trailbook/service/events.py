@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -23,8 +23,13 @@ from trailbook.model.timefmt import now_us
 from trailbook.query.cursor import decode_cursor, encode_cursor
 from trailbook.query.filters import EventFilter
 from trailbook.service.checkpoints import CheckpointService
-from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, run_batches
+from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, store_batches
 from trailbook.service.tenants import tenant_info
+from trailbook.service.validation_pool import (
+    PreparedBatch,
+    prepare_events,
+    prepare_line_batches,
+)
 from trailbook.settings import Settings
 from trailbook.store.base import Store
 from trailbook.store.records import Appended, StoredEvent, Tenant
@@ -70,8 +75,33 @@ class EventService:
             raise translate_decode_error(exc, batch=False) from None
 
     def checker(self, tenant: Tenant) -> IngestCheck:
-        """A dry run of a stream of events: what would ``ingest_stream`` refuse?"""
+        """A dry run of a stream of events: what would ``ingest_lines`` refuse?"""
         return IngestCheck(self.store, tenant)
+
+    def prepare_lines(
+        self, tenant: Tenant, batches: Iterable[list[bytes]], *, processes: int | None = None
+    ) -> Iterator[PreparedBatch]:
+        """Decode and validate batches of JSON lines, in worker processes when the
+        stream is long (``ingest_processes``); nothing is stored."""
+        count = self.settings.ingest_processes if processes is None else processes
+        return prepare_line_batches(tenant_info(tenant), batches, count)
+
+    def ingest_lines(
+        self,
+        tenant: Tenant,
+        batches: Iterable[list[bytes]],
+        *,
+        processes: int | None = None,
+        skip_invalid: bool = False,
+        on_invalid: OnInvalid | None = None,
+        on_stored: OnStored | None = None,
+    ) -> StreamResult:
+        """Bulk ingest of JSON lines (files, copies): batches are validated in worker
+        processes and stored in order, each all-or-nothing, in larger transactions
+        than the API's."""
+        prepared = self.prepare_lines(tenant, batches, processes=processes)
+        return store_batches(prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+                             on_invalid=on_invalid, on_stored=on_stored)
 
     def ingest_stream(
         self,
@@ -82,20 +112,21 @@ class EventService:
         on_invalid: OnInvalid | None = None,
         on_stored: OnStored | None = None,
     ) -> StreamResult:
-        """Bulk ingest (files, demo data, copies): each batch is validated, then stored
-        all-or-nothing, in larger transactions than the API's."""
+        """Bulk ingest of decoded events (demo data), validated in this process."""
         info = tenant_info(tenant)
+        prepared = (prepare_events(info, batch, now_us()) for batch in batches)
+        return store_batches(prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+                             on_invalid=on_invalid, on_stored=on_stored)
 
-        def prepare(batch: list[EventIn]) -> list[PreparedEvent]:
-            return normalize_batch(batch, info, now_us(), batch=len(batch) > 1)
+    def _bulk_store(self, tenant: Tenant) -> Callable[[list[PreparedEvent]], list[Appended]]:
+        info = tenant_info(tenant)
 
         def store(prepared: list[PreparedEvent]) -> list[Appended]:
             appended = self.store.append(info, prepared)
             self.checkpoints.after_append(tenant, appended)
             return appended
 
-        return run_batches(batches, prepare, store, skip_invalid=skip_invalid,
-                           on_invalid=on_invalid, on_stored=on_stored)
+        return store
 
     def ingest(
         self,
@@ -151,24 +182,20 @@ class EventService:
 class IngestCheck:
     """Finds, before anything is stored, every event of a stream that ingest would
     refuse: invalid ones, and idempotency keys reused with other content (earlier in
-    the stream or already stored). Feed it the stream in order, chunk by chunk."""
+    the stream or already stored). Feed it the validated stream in order."""
 
     def __init__(self, store: Store, tenant: Tenant) -> None:
         self.store = store
         self.tenant = tenant
-        self.info = tenant_info(tenant)
         self.seen: dict[str, bytes | None] = {}
 
-    def check(self, events: list[EventIn]) -> list[tuple[int, TrailbookError]]:
-        errors: list[tuple[int, TrailbookError]] = []
+    def check(self, batch: PreparedBatch) -> list[tuple[int, TrailbookError]]:
+        """The errors of one batch, by index in the batch."""
+        errors = list(batch.errors)
+        invalid = {index for index, _ in errors}
         keyed: list[tuple[int, str, bytes | None]] = []
-        received = now_us()
-        for index, event in enumerate(events):
-            try:
-                [prepared] = normalize_batch([event], self.info, received, batch=False)
-            except TrailbookError as exc:
-                errors.append((index, exc))
-                continue
+        valid = (index for index in range(batch.size) if index not in invalid)
+        for index, prepared in zip(valid, batch.events, strict=True):
             if prepared.idempotency_key is not None:
                 keyed.append((index, prepared.idempotency_key, prepared.idempotency_digest))
         stored = self.store.idempotency_digests(self.tenant.id, [k for _, k, _ in keyed])

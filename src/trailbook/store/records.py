@@ -43,6 +43,9 @@ class Appended:
     seq: int
     hash: bytes
     duplicate: bool
+    # For an event stored by this append: the hash it was linked to (its
+    # predecessor's). Lets the checkpoint service know the chain it sealed is its own.
+    previous: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,153 @@
+"""Bulk validation in worker processes.
+
+Validating an event (decoding, the rules, its canonical form and search terms) costs
+more CPU than storing it, and threads cannot share that work: the writer would wait
+for the GIL after every SQLite step (docs/benchmarks.md). So bulk ingest (files,
+copies) hands batches of raw JSON lines to worker processes, which send back prepared
+events as MessagePack; the one writer stores them in order, keeping its page cache
+warm. Errors travel back too, with the index of the line in its batch."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass, field
+from types import TracebackType
+
+import msgspec
+
+from trailbook.errors import TrailbookError
+from trailbook.model.event import EventIn
+from trailbook.model.normalize import TenantInfo, normalize_event, translate_decode_error
+from trailbook.model.prepared import PreparedEvent, decode_prepared, encode_prepared
+from trailbook.model.timefmt import now_us
+from trailbook.runtime import tune_for_throughput
+
+_line_decoder = msgspec.json.Decoder(EventIn)
+
+
+@dataclass
+class PreparedBatch:
+    """One batch after validation: the valid events in their order, and the invalid
+    ones as (index in the batch, error)."""
+
+    events: list[PreparedEvent]
+    errors: list[tuple[int, TrailbookError]] = field(default_factory=list)
+    size: int = 0
+
+
+def prepare_events(info: TenantInfo, events: list[EventIn], received_us: int) -> PreparedBatch:
+    prepared: list[PreparedEvent] = []
+    errors: list[tuple[int, TrailbookError]] = []
+    for index, event in enumerate(events):
+        try:
+            prepared.append(normalize_event(event, info, received_us))
+        except TrailbookError as exc:
+            errors.append((index, exc))
+    return PreparedBatch(prepared, errors, len(events))
+
+
+def prepare_lines(info: TenantInfo, lines: list[bytes], received_us: int) -> PreparedBatch:
+    """Decode and validate each line (one JSON event); never raises for bad input."""
+    prepared: list[PreparedEvent] = []
+    errors: list[tuple[int, TrailbookError]] = []
+    for index, line in enumerate(lines):
+        try:
+            event = _line_decoder.decode(line)
+        except msgspec.MsgspecError as exc:
+            errors.append((index, translate_decode_error(exc, batch=False)))
+            continue
+        try:
+            prepared.append(normalize_event(event, info, received_us))
+        except TrailbookError as exc:
+            errors.append((index, exc))
+    return PreparedBatch(prepared, errors, len(lines))
+
+
+def _prepare_in_worker(
+    info: TenantInfo, lines: list[bytes], received_us: int
+) -> tuple[bytes, list[tuple[int, TrailbookError]], int]:
+    batch = prepare_lines(info, lines, received_us)
+    return encode_prepared(batch.events), batch.errors, batch.size
+
+
+def default_processes() -> int:
+    return os.cpu_count() or 1
+
+
+class ValidationPool:
+    """Worker processes that validate batches of lines; results come back in order.
+
+    At most two batches per worker are in flight, so memory stays bounded however
+    long the stream is."""
+
+    def __init__(self, processes: int) -> None:
+        if processes < 1:
+            raise ValueError("a validation pool needs at least one process")
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([__name__])
+        self._executor = ProcessPoolExecutor(
+            processes, mp_context=context, initializer=tune_for_throughput
+        )
+        self._ahead = 2 * processes
+
+    def __enter__(self) -> ValidationPool:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=True, cancel_futures=True)
+
+    def prepare(self, info: TenantInfo, batches: Iterable[list[bytes]]) -> Iterator[PreparedBatch]:
+        pending: deque[Future[tuple[bytes, list[tuple[int, TrailbookError]], int]]] = deque()
+        try:
+            for lines in batches:
+                pending.append(self._executor.submit(_prepare_in_worker, info, lines, now_us()))
+                if len(pending) >= self._ahead:
+                    yield _unpack(pending.popleft().result())
+            while pending:
+                yield _unpack(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def _unpack(result: tuple[bytes, list[tuple[int, TrailbookError]], int]) -> PreparedBatch:
+    data, errors, size = result
+    return PreparedBatch(decode_prepared(data), errors, size)
+
+
+def prepare_line_batches(
+    info: TenantInfo, batches: Iterable[list[bytes]], processes: int
+) -> Iterator[PreparedBatch]:
+    """Validate a stream of line batches: in ``processes`` worker processes, or in
+    this one when ``processes`` is 0 or the stream is a single batch (a pool would
+    only add its start-up time)."""
+    stream = iter(batches)
+    first = next(stream, None)
+    if first is None:
+        return
+    second = next(stream, None)
+    if second is None or processes < 1:
+        yield prepare_lines(info, first, now_us())
+        if second is not None:
+            yield prepare_lines(info, second, now_us())
+            for lines in stream:
+                yield prepare_lines(info, lines, now_us())
+        return
+    with ValidationPool(processes) as pool:
+        yield from pool.prepare(info, _chain(first, second, stream))
+
+
+def _chain(first: list[bytes], second: list[bytes], rest: Iterator[list[bytes]]
+           ) -> Iterator[list[bytes]]:
+    yield first
+    yield second
+    yield from rest
