@@ -22,6 +22,7 @@ import rfc8785
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import minimal_event
 from trailbook.integrity.canonical import canonical_json, needs_exact_path
 from trailbook.integrity.chain import GENESIS, link
 from trailbook.model import limits as L
@@ -469,3 +470,17 @@ def test_recanonicalise_after_stdlib_json_read(
     assert rfc8785.dumps(ijson_loads(doc)) == doc  # the stored bytes are right
     returned = json.loads(doc)  # a Python client using the standard library
     assert canonical_json(returned) == doc
+
+
+def test_metadata_that_looks_like_the_seq_field_does_not_move_it(
+    tb: Trailbook, tenant: Tenant
+) -> None:
+    """The store puts seq into the canonical form at the top-level "seq" key, even
+    when metadata holds the same bytes."""
+    event = minimal_event(metadata={"seq": 0, "session_id": None, "note": '"seq":0,'})
+    [appended] = tb.events.ingest(tenant, msgspec.convert([event], list[EventIn]))
+    doc = bytes(tb.events.get(tenant, appended.id).doc)
+    parsed = orjson.loads(doc)
+    assert parsed["seq"] == appended.seq == 1
+    assert parsed["metadata"] == {"seq": 0, "session_id": None, "note": '"seq":0,'}
+    assert recanonicalise(doc) == doc

@@ -2,11 +2,12 @@
 
 Two plans:
 
-* B-tree: tenant + time, optionally one category or one exact action. Each index
-  ends in ``pos``, so SQLite walks it backwards from the cursor and stops at the limit.
-* Full-text: anything else. Every other condition is a token in the FTS5 ``keys``
-  column or words in its text columns, so the FTS5 query alone decides the result and
-  returns rowids (= pos) newest first; the limit applies inside it."""
+* B-tree: tenant + time only. The index ends in ``pos``, so SQLite walks it
+  backwards from the cursor and stops at the limit.
+* Full-text: anything else, category and action included. Every condition is a
+  token in the FTS5 ``keys`` column or words in its text columns, so the FTS5 query
+  alone decides the result and returns rowids (= pos) newest first; the limit applies
+  inside it."""
 
 from __future__ import annotations
 
@@ -115,13 +116,8 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
 
 
 def _needs_fulltext(flt: EventFilter) -> bool:
-    simple = {"since_us", "until_us", "categories", "actions"}
-    for name in EventFilter.__slots__:
-        if name in simple:
-            continue
-        if getattr(flt, name) not in (None, ()):
-            return True
-    return len(flt.categories) > 1 or len(flt.actions) > 1 or bool(flt.categories and flt.actions)
+    return any(getattr(flt, name) not in (None, ()) for name in EventFilter.__slots__
+               if name not in ("since_us", "until_us"))
 
 
 MAX_POS = 2**63 - 1
@@ -141,20 +137,10 @@ def compile_search(
 ) -> tuple[str, list[object]]:
     low, high = pos_bounds(flt, before_pos)
     if not _needs_fulltext(flt):
-        where = ["e.tenant_id = ?"]
-        params: list[object] = [tenant_id]
-        if flt.categories:
-            where.append("e.category = ?")
-            params.append(flt.categories[0])
-        if flt.actions:
-            where.append("e.action = ?")
-            params.append(flt.actions[0])
-        where.append("e.pos >= ? AND e.pos < ?")
-        params += [low, high, limit]
         return (
-            f"SELECT {_COLUMNS} FROM events e WHERE {' AND '.join(where)}"
-            " ORDER BY e.pos DESC LIMIT ?",
-            params,
+            f"SELECT {_COLUMNS} FROM events e WHERE e.tenant_id = ?"
+            " AND e.pos >= ? AND e.pos < ? ORDER BY e.pos DESC LIMIT ?",
+            [tenant_id, low, high, limit],
         )
     # FTS5 walks its matches newest first (ORDER BY rowid is its own order) and the
     # join stops at the limit; rows the index over-matches are dropped on the way.
