@@ -73,13 +73,13 @@ def test_a_long_stream_is_checkpointed_without_reading_back(
     sealed without re-reading the stored events."""
     tb.checkpoints.every = 250
     read_back: list[int] = []
-    original = tb.store.iter_chain
+    original = tb.store.chain_links
 
-    def spy(tenant_id: int, after_seq: int = 0):  # type: ignore[no-untyped-def]
+    def spy(tenant_id: int, after_seq: int, until_seq: int):  # type: ignore[no-untyped-def]
         read_back.append(after_seq)
-        return original(tenant_id, after_seq)
+        return original(tenant_id, after_seq, until_seq)
 
-    monkeypatch.setattr(tb.store, "iter_chain", spy)
+    monkeypatch.setattr(tb.store, "chain_links", spy)
     tb.events.ingest_lines(tenant, batches_of(lines(1000), 100), processes=2)
     assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == [300, 600, 900]
     assert read_back == []

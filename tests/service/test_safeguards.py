@@ -127,3 +127,17 @@ def test_data_files_are_private(tmp_path: Path) -> None:
     assert stat.S_IMODE(data.stat().st_mode) == 0o700
     for name in ("trailbook.db", "trailbook.db.lock", "signing-key.pem"):
         assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name
+
+
+def test_an_honest_stretch_sealed_by_another_process_is_signed(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    with open_tb(data, checkpoint_every_events=1000) as tb:
+        load(tb, 10)
+    with open_tb(data, checkpoint_every_events=1000) as first, \
+            open_tb(data, checkpoint_every_events=1000) as second:
+        load(second, 3)  # seq 11-13, sealed by the other process
+        load(first, 2)  # seq 14-15
+        [made] = first.checkpoints.checkpoint_pending()
+        assert made.seq == 15
+        tenant = first.tenants.get("acme")
+        assert first.integrity.verify(tenant).ok

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from hashlib import sha256
 
-from trailbook.integrity.chain import GENESIS, link
+from trailbook.integrity.chain import GENESIS
 from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.settings import Settings
@@ -74,12 +75,12 @@ class CheckpointService:
         if seq > head.seq:
             return None
         if seq < head.seq:
-            for row in self.store.iter_chain(head.tenant_id, after_seq=seq):
-                if row.seq > head.seq:
-                    break
-                if row.seq != seq + 1 or link(previous, bytes(row.doc)) != bytes(row.hash):
+            for row_seq, doc, stored_hash in self.store.chain_links(
+                head.tenant_id, seq, head.seq
+            ):
+                if row_seq != seq + 1 or sha256(previous + doc).digest() != stored_hash:
                     return False
-                seq, previous = row.seq, bytes(row.hash)
+                seq, previous = row_seq, stored_hash
         if seq == head.seq and previous == bytes(head.hash):
             self._advance(head.tenant_id, seq, previous)
             return True
