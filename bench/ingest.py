@@ -180,7 +180,7 @@ def main() -> None:
     labels = {
         "floor": "(a) raw executemany, unindexed table",
         "store": f"(b) store append, batches of {args.store_batch:,}, "
-        f"{args.processes if args.processes is not None else os.cpu_count()} "
+        f"{args.processes if args.processes is not None else min(os.cpu_count() or 1, 8)} "
         "validation process(es)",
         "http": f"(c) HTTP API, {args.workers} worker(s), {args.clients} clients, "
         f"batches of {args.batch:,}",

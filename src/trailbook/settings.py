@@ -43,8 +43,11 @@ class Settings(BaseSettings):
     max_batch_events: int = Field(default=1000, ge=1, le=10_000)
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # Worker processes that validate bulk ingest (files, copies); 0 validates in the
-    # writing process. Default: one per CPU core.
-    ingest_processes: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=0, le=64)
+    # writing process. Default: one per CPU core, at most 8 (past that the one writer
+    # is the limit).
+    ingest_processes: int = Field(
+        default_factory=lambda: min(os.cpu_count() or 1, 8), ge=0, le=64
+    )
 
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"

@@ -26,8 +26,9 @@ from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 
 
-def run(data_dir: Path, *args: str, columns: int | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data_dir)}
+def run(data_dir: Path, *args: str, columns: int | None = None,
+        env_extra: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data_dir), **(env_extra or {})}
     env.pop("COLUMNS", None)
     if columns is not None:  # tables are cut to the terminal width; make it wide
         env["COLUMNS"] = str(columns)
@@ -178,6 +179,26 @@ def test_skip_invalid_names_lines_beyond_the_first_batch(home: Path, tmp_path: P
     assert reported == ["line 3", "line 5002", "line 5004", "line 6100"]
     assert "stored 6,196 events" in flat(result.stdout)
     assert stored_count(home) == 6196
+
+
+@pytest.mark.parametrize("processes", ["0", "1"])
+def test_ingest_with_a_chosen_number_of_validation_processes(
+    home: Path, tmp_path: Path, processes: str
+) -> None:
+    lines = [minimal_event(actor={"id": f"p{n}"}) for n in range(5200)]
+    result = run(home, "ingest", str(write_ndjson(tmp_path / "two-batches.ndjson", lines)),
+                 env_extra={"TRAILBOOK_INGEST_PROCESSES": processes})
+    assert result.returncode == 0, result.stderr
+    assert "stored 5,200 events" in flat(result.stdout)
+    assert stored_count(home) == 5200
+
+
+def test_a_bad_ingest_processes_setting_is_refused(home: Path, tmp_path: Path) -> None:
+    file = write_ndjson(tmp_path / "one.ndjson", [minimal_event()])
+    result = run(home, "ingest", str(file), env_extra={"TRAILBOOK_INGEST_PROCESSES": "-1"})
+    assert result.returncode != 0
+    assert "ingest_processes" in result.stderr.lower()
+    assert stored_count(home) == 0
 
 
 def test_a_long_error_stays_on_one_line(tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ warm. Errors travel back too, with the index of the line in its batch."""
 from __future__ import annotations
 
 import multiprocessing
-import os
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -72,10 +71,6 @@ def _prepare_in_worker(
 ) -> tuple[bytes, list[tuple[int, TrailbookError]], int]:
     batch = prepare_lines(info, lines, received_us)
     return encode_prepared(batch.events), batch.errors, batch.size
-
-
-def default_processes() -> int:
-    return os.cpu_count() or 1
 
 
 class ValidationPool:
