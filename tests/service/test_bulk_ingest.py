@@ -52,6 +52,7 @@ def test_skip_invalid_reports_each_bad_line_and_stores_the_rest(
     tb: Trailbook, tenant: Tenant
 ) -> None:
     sent = lines(300)
+    sent[2] = orjson.dumps(minimal_event(action="Not An Action"))
     sent[5] = b'{"action": "user.login"'  # cut short
     sent[150] = orjson.dumps(minimal_event(seq=3))  # a server field
     bad: list[tuple[int, int, str]] = []
@@ -59,10 +60,12 @@ def test_skip_invalid_reports_each_bad_line_and_stores_the_rest(
         tenant, batches_of(sent, 100), processes=2, skip_invalid=True,
         on_invalid=lambda batch, index, exc: bad.append((batch, index, exc.code)),
     )
-    assert bad == [(0, 5, "malformed_request"), (1, 50, "validation_failed")]
-    assert (result.stored, result.invalid) == (298, 2)
+    # In line order within a batch, whether the line failed decoding or the rules.
+    assert bad == [(0, 2, "validation_failed"), (0, 5, "malformed_request"),
+                   (1, 50, "validation_failed")]
+    assert (result.stored, result.invalid) == (297, 3)
     stored = descriptions(tb, tenant)
-    assert "bulk event 5" not in stored and "bulk event 150" not in stored
+    assert not {"bulk event 2", "bulk event 5", "bulk event 150"} & set(stored)
     assert tb.integrity.verify(tenant).ok
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sqlite3
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
@@ -88,6 +90,19 @@ def test_a_forged_tail_is_caught_by_the_next_checkpoint(tmp_path: Path) -> None:
         assert report.problems[0].kind == "checkpoint_mismatch"
 
 
+@contextmanager
+def two_writers_after_a_checkpoint(data: Path) -> Iterator[Trailbook]:
+    """A trail checkpointed at seq 10; then a second process on the same file seals
+    seq 11-13 and the first (yielded) seals seq 14-15."""
+    with open_tb(data, checkpoint_every_events=1000) as tb:
+        load(tb, 10)
+    with open_tb(data, checkpoint_every_events=1000) as first, \
+            open_tb(data, checkpoint_every_events=1000) as second:
+        load(second, 3)
+        load(first, 2)
+        yield first
+
+
 def test_a_forged_stretch_sealed_by_another_process_is_not_signed(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -95,12 +110,7 @@ def test_a_forged_stretch_sealed_by_another_process_is_not_signed(
     same file) is re-linked from the last signed point; a rewrite there means no
     checkpoint, and a critical log line."""
     data = tmp_path / "data"
-    with open_tb(data, checkpoint_every_events=1000) as tb:
-        load(tb, 10)
-    with open_tb(data, checkpoint_every_events=1000) as first, \
-            open_tb(data, checkpoint_every_events=1000) as second:
-        load(second, 3)  # seq 11-13, sealed by the other process
-        load(first, 2)  # seq 14-15
+    with two_writers_after_a_checkpoint(data) as first:
         forge_description(data, range(12, 14))
         with caplog.at_level("CRITICAL", logger="trailbook.checkpoints"):
             assert first.checkpoints.checkpoint_pending() == []
@@ -131,12 +141,7 @@ def test_data_files_are_private(tmp_path: Path) -> None:
 
 def test_an_honest_stretch_sealed_by_another_process_is_signed(tmp_path: Path) -> None:
     data = tmp_path / "data"
-    with open_tb(data, checkpoint_every_events=1000) as tb:
-        load(tb, 10)
-    with open_tb(data, checkpoint_every_events=1000) as first, \
-            open_tb(data, checkpoint_every_events=1000) as second:
-        load(second, 3)  # seq 11-13, sealed by the other process
-        load(first, 2)  # seq 14-15
+    with two_writers_after_a_checkpoint(data) as first:
         [made] = first.checkpoints.checkpoint_pending()
         assert made.seq == 15
         tenant = first.tenants.get("acme")

@@ -34,4 +34,4 @@ def split_at_seq(canonical: bytes) -> tuple[bytes, bytes]:
 def seal(previous: bytes, seq: int, head: bytes, tail: bytes) -> tuple[bytes, bytes]:
     """The canonical bytes of an event given ``seq``, and its chain hash."""
     canonical = b"%b%d%b" % (head, seq, tail)
-    return canonical, sha256(previous + canonical).digest()
+    return canonical, link(previous, canonical)

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from hashlib import sha256
 
-from trailbook.integrity.chain import GENESIS
+from trailbook.integrity.chain import GENESIS, link
 from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.settings import Settings
@@ -34,14 +33,12 @@ class CheckpointService:
         self.signer = signer
         self.every = settings.checkpoint_every_events
         self._sealed: dict[int, tuple[str, ChainHead]] = {}
-        # Per tenant: the newest point known to link, and the checkpoint seq it was
-        # last compared with.
+        # Per tenant: (seq, hash) of the newest point known to link.
         self._linked: dict[int, tuple[int, bytes]] = {}
         self._lock = threading.Lock()
 
-    def _newest_signed(self, tenant_name: str, tenant_id: int) -> tuple[int, bytes]:
-        """(seq, hash) of the newest checkpoint whose signature checks, or the genesis."""
-        newest = self.store.latest_checkpoint(tenant_id)
+    def _signed_point(self, tenant_name: str, newest: Checkpoint | None) -> tuple[int, bytes]:
+        """(seq, hash) of ``newest`` if its signature checks, else the genesis."""
         if newest is None:
             return 0, GENESIS
         payload = checkpoint_payload(tenant_name, newest.seq, bytes(newest.hash),
@@ -53,8 +50,16 @@ class CheckpointService:
         # Not ours, or forged: trust nothing after the genesis; verify will say more.
         return 0, GENESIS
 
-    def _linked_point(self, tenant_name: str, tenant_id: int) -> tuple[int, bytes]:
-        signed = self._newest_signed(tenant_name, tenant_id)
+    def _linked_point(
+        self, tenant_name: str, tenant_id: int, newest: Checkpoint | None
+    ) -> tuple[int, bytes]:
+        """The newest point known to link, moved up to ``newest`` (the tenant's newest
+        checkpoint) when that lies further on and its signature checks."""
+        with self._lock:
+            known = self._linked.get(tenant_id)
+        if known is not None and (newest is None or newest.seq <= known[0]):
+            return known
+        signed = self._signed_point(tenant_name, newest)
         with self._lock:
             known = self._linked.get(tenant_id)
             if known is None or known[0] < signed[0]:
@@ -71,14 +76,15 @@ class CheckpointService:
         """Do the stored events from the newest point known to link lead up to
         ``head``? None if ``head`` lies behind that point (a newer point is signed or
         to be signed instead)."""
-        seq, previous = self._linked_point(tenant_name, head.tenant_id)
+        newest = self.store.latest_checkpoint(head.tenant_id)
+        seq, previous = self._linked_point(tenant_name, head.tenant_id, newest)
         if seq > head.seq:
             return None
         if seq < head.seq:
             for row_seq, doc, stored_hash in self.store.chain_links(
                 head.tenant_id, seq, head.seq
             ):
-                if row_seq != seq + 1 or sha256(previous + doc).digest() != stored_hash:
+                if row_seq != seq + 1 or link(previous, doc) != stored_hash:
                     return False
                 seq, previous = row_seq, stored_hash
         if seq == head.seq and previous == bytes(head.hash):
@@ -114,7 +120,8 @@ class CheckpointService:
         first = min(fresh, key=lambda a: a.seq)
         last = max(fresh, key=lambda a: a.seq)
         head = ChainHead(tenant.id, last.seq, last.hash)
-        linked_seq, linked_hash = self._linked_point(tenant.name, tenant.id)
+        newest = self.store.latest_checkpoint(tenant.id)
+        linked_seq, linked_hash = self._linked_point(tenant.name, tenant.id, newest)
         if first.seq == linked_seq + 1 and first.previous == linked_hash:
             # One append seals one unbroken stretch, so it carries the point forward.
             self._advance(tenant.id, last.seq, last.hash)
@@ -122,7 +129,6 @@ class CheckpointService:
             known = self._sealed.get(tenant.id)
             if known is None or known[1].seq < head.seq:
                 self._sealed[tenant.id] = (tenant.name, head)
-        newest = self.store.latest_checkpoint(tenant.id)
         if last.seq - (newest.seq if newest else 0) >= self.every:
             self.sign(tenant.name, head)
 

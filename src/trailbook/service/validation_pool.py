@@ -9,11 +9,12 @@ warm. Errors travel back too, with the index of the line in its batch."""
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import TracebackType
 
 import msgspec
@@ -30,40 +31,47 @@ _line_decoder = msgspec.json.Decoder(EventIn)
 
 @dataclass
 class PreparedBatch:
-    """One batch after validation: the valid events in their order, and the invalid
-    ones as (index in the batch, error)."""
+    """One batch after validation: the valid events in their order, the invalid ones
+    as (index in the batch, error) in index order, and how many events it had."""
 
     events: list[PreparedEvent]
-    errors: list[tuple[int, TrailbookError]] = field(default_factory=list)
-    size: int = 0
+    errors: list[tuple[int, TrailbookError]]
+    size: int
 
 
 def prepare_events(info: TenantInfo, events: list[EventIn], received_us: int) -> PreparedBatch:
-    prepared: list[PreparedEvent] = []
-    errors: list[tuple[int, TrailbookError]] = []
-    for index, event in enumerate(events):
-        try:
-            prepared.append(normalize_event(event, info, received_us))
-        except TrailbookError as exc:
-            errors.append((index, exc))
-    return PreparedBatch(prepared, errors, len(events))
+    return _validate(info, enumerate(events), [], len(events), received_us)
 
 
 def prepare_lines(info: TenantInfo, lines: list[bytes], received_us: int) -> PreparedBatch:
     """Decode and validate each line (one JSON event); never raises for bad input."""
-    prepared: list[PreparedEvent] = []
+    decoded: list[tuple[int, EventIn]] = []
     errors: list[tuple[int, TrailbookError]] = []
     for index, line in enumerate(lines):
         try:
-            event = _line_decoder.decode(line)
+            decoded.append((index, _line_decoder.decode(line)))
         except msgspec.MsgspecError as exc:
             errors.append((index, translate_decode_error(exc, batch=False)))
-            continue
+    return _validate(info, decoded, errors, len(lines), received_us)
+
+
+def _validate(
+    info: TenantInfo,
+    events: Iterable[tuple[int, EventIn]],
+    errors: list[tuple[int, TrailbookError]],
+    size: int,
+    received_us: int,
+) -> PreparedBatch:
+    prepared: list[PreparedEvent] = []
+    found = len(errors)
+    for index, event in events:
         try:
             prepared.append(normalize_event(event, info, received_us))
         except TrailbookError as exc:
             errors.append((index, exc))
-    return PreparedBatch(prepared, errors, len(lines))
+    if found and len(errors) > found:
+        errors.sort(key=lambda error: error[0])
+    return PreparedBatch(prepared, errors, size)
 
 
 def _prepare_in_worker(
@@ -126,23 +134,11 @@ def prepare_line_batches(
     this one when ``processes`` is 0 or the stream is a single batch (a pool would
     only add its start-up time)."""
     stream = iter(batches)
-    first = next(stream, None)
-    if first is None:
-        return
-    second = next(stream, None)
-    if second is None or processes < 1:
-        yield prepare_lines(info, first, now_us())
-        if second is not None:
-            yield prepare_lines(info, second, now_us())
-            for lines in stream:
-                yield prepare_lines(info, lines, now_us())
+    first = list(itertools.islice(stream, 2))
+    batches = itertools.chain(first, stream)
+    if len(first) < 2 or processes < 1:
+        for lines in batches:
+            yield prepare_lines(info, lines, now_us())
         return
     with ValidationPool(processes) as pool:
-        yield from pool.prepare(info, _chain(first, second, stream))
-
-
-def _chain(first: list[bytes], second: list[bytes], rest: Iterator[list[bytes]]
-           ) -> Iterator[list[bytes]]:
-    yield first
-    yield second
-    yield from rest
+        yield from pool.prepare(info, batches)
