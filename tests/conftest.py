@@ -1,5 +1,12 @@
-"""Shared fixtures: a real Trailbook on a temporary SQLite file, an API client over it,
-and a real `trailbook serve` process for tests that need the whole server."""
+"""Shared fixtures: a real Trailbook on a temporary SQLite file or PostgreSQL schema, an
+API client over it, and a real `trailbook serve` process for tests that need the whole
+server.
+
+``backend`` names the database: "sqlite" here; test folders whose tests must hold on
+both backends (tests/api, the store contract) parametrize it over both. A PostgreSQL
+test gets a schema of its own in the database of TRAILBOOK_TEST_POSTGRES_URL, dropped
+afterwards. Under CI=true an unreachable PostgreSQL fails those tests; elsewhere they
+are skipped with the reason."""
 
 from __future__ import annotations
 
@@ -8,11 +15,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
@@ -21,6 +30,8 @@ from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 from trailbook.store.records import Tenant
 
+POSTGRES_URL_VARIABLE = "TRAILBOOK_TEST_POSTGRES_URL"
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -28,8 +39,58 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def tb(data_dir: Path) -> Iterator[Trailbook]:
-    instance = Trailbook.open(load_settings(data_dir=data_dir, checkpoint_every_events=100))
+def backend() -> str:
+    return "sqlite"
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """The test server's URL, checked once per run."""
+    url = os.environ.get(POSTGRES_URL_VARIABLE)
+    problem = None
+    if not url:
+        problem = f"{POSTGRES_URL_VARIABLE} is not set"
+    else:
+        try:
+            psycopg.connect(url, connect_timeout=5).close()
+        except psycopg.Error as exc:
+            problem = f"PostgreSQL at {url} is unreachable: {exc}"
+    if problem:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{problem} (CI=true: PostgreSQL tests must run)")
+        pytest.skip(problem)
+    assert url is not None
+    return url
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The database of this test: None for the default SQLite file in ``data_dir``, or
+    a fresh PostgreSQL schema."""
+    if backend == "sqlite":
+        yield None
+        return
+    base = request.getfixturevalue("postgres_url")
+    schema = f"tb_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield with_schema(base, schema)
+    finally:
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with ``schema`` first on the search path of every connection."""
+    joiner = "&" if "?" in url else "?"
+    return f"{url}{joiner}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture
+def tb(data_dir: Path, database_url: str | None) -> Iterator[Trailbook]:
+    instance = Trailbook.open(load_settings(
+        data_dir=data_dir, database_url=database_url, checkpoint_every_events=100))
     yield instance
     instance.close()
 
@@ -86,10 +147,13 @@ def serve_args() -> list[str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, serve_args: list[str]) -> Iterator[RunningServer]:
+def server(tmp_path: Path, serve_args: list[str],
+           database_url: str | None) -> Iterator[RunningServer]:
     """`trailbook init` then `trailbook serve` as a real process on a free port."""
     data = tmp_path / "server-data"
     env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data)}
+    if database_url:
+        env["TRAILBOOK_DATABASE_URL"] = database_url
     init = subprocess.run([sys.executable, "-m", "trailbook", "init", "--tenant", "acme"],
                           env=env, capture_output=True, text=True, check=True, timeout=120)
     key = next(line.strip() for line in init.stdout.splitlines()

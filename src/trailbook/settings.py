@@ -27,7 +27,8 @@ class Settings(BaseSettings):
     )
     database_url: str | None = Field(
         default=None,
-        description="sqlite:///path/to/file.db (default: <data_dir>/trailbook.db).",
+        description="sqlite:///path/to/file.db (default: <data_dir>/trailbook.db) or "
+        "postgresql://user@host:5432/database.",
     )
     signing_key_path: Path | None = Field(
         default=None, description="Ed25519 private key (PEM); default <data_dir>/signing-key.pem."
@@ -48,6 +49,9 @@ class Settings(BaseSettings):
     ingest_processes: int = Field(
         default_factory=lambda: min(os.cpu_count() or 1, 8), ge=0, le=64
     )
+
+    # PostgreSQL: connections per process (API workers each have their own pool).
+    postgres_pool_size: int = Field(default=8, ge=2, le=100)
 
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"

@@ -1,6 +1,8 @@
-"""Tamper evidence, end to end: a real SQLite file is changed behind Trailbook's back
-(with Python's own ``sqlite3``, as an attacker with access to the file would), then the
-real ``trailbook verify`` command must notice, name the first bad seq and say why.
+"""Tamper evidence, end to end, on both backends: a real SQLite file is changed behind
+Trailbook's back (with Python's own ``sqlite3``, as an attacker with access to the file
+would), or a real PostgreSQL database is changed by a superuser who switches the
+append-only triggers off; then the real ``trailbook verify`` command must notice, name
+the first bad seq and say why.
 
 The last part tests ``verify_chain`` directly on hand-built rows."""
 
@@ -14,11 +16,13 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import msgspec
 import orjson
+import psycopg
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -39,6 +43,7 @@ from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 from trailbook.store.base import Store
 from trailbook.store.records import ChainHead, ChainRow, Checkpoint
+from trailbook.store.postgres import store as postgres_store_module
 from trailbook.store.sqlite import store as sqlite_store_module
 from trailbook.store.sqlite.store import SQLiteStore
 
@@ -114,8 +119,24 @@ def _varied_event(i: int) -> dict[str, Any]:
     return event
 
 
-def build_trail(data_dir: Path) -> None:
-    tb = Trailbook.open(load_settings(data_dir=data_dir,
+@dataclass(frozen=True)
+class Trail:
+    data_dir: Path
+    database_url: str | None  # None: the SQLite file in data_dir
+
+    @property
+    def env(self) -> dict[str, str]:
+        env = {**os.environ, "TRAILBOOK_DATA_DIR": str(self.data_dir)}
+        if self.database_url:
+            env["TRAILBOOK_DATABASE_URL"] = self.database_url
+        return env
+
+    def __truediv__(self, name: str) -> Path:
+        return self.data_dir / name
+
+
+def build_trail(data_dir: Path, database_url: str | None) -> None:
+    tb = Trailbook.open(load_settings(data_dir=data_dir, database_url=database_url,
                                       checkpoint_every_events=CHECKPOINT_EVERY))
     try:
         tenant = tb.tenants.create("acme")
@@ -129,18 +150,22 @@ def build_trail(data_dir: Path) -> None:
         tb.close()  # signs a checkpoint at the head
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def trail(tmp_path: Path) -> Path:
+def trail(tmp_path: Path, database_url: str | None) -> Trail:
     data_dir = tmp_path / "data"
-    build_trail(data_dir)
-    return data_dir
+    build_trail(data_dir, database_url)
+    return Trail(data_dir, database_url)
 
 
-def run_verify(data_dir: Path, *extra: str) -> subprocess.CompletedProcess[str]:
+def run_verify(trail: Trail, *extra: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "trailbook", "verify", "--tenant", "acme", *extra],
-        env={**os.environ, "TRAILBOOK_DATA_DIR": str(data_dir)},
-        capture_output=True, text=True, timeout=120,
+        env=trail.env, capture_output=True, text=True, timeout=120,
     )
 
 
@@ -155,27 +180,55 @@ def first_bad(result: subprocess.CompletedProcess[str]) -> tuple[int, str]:
     return int(match.group(1)), match.group(2)
 
 
+class Raw:
+    """A raw connection to either backend, with ``?`` placeholders and ``doc`` as bytes
+    (PostgreSQL keeps it as text)."""
+
+    def __init__(self, trail: Trail) -> None:
+        self.postgres = trail.database_url is not None
+        self.conn: Any
+        if trail.database_url:
+            self.conn = psycopg.connect(trail.database_url, autocommit=True)
+        else:
+            self.conn = sqlite3.connect(trail / "trailbook.db", isolation_level=None)
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        if self.postgres:
+            return self.conn.execute(sql.replace("?", "%s"), params)
+        return self.conn.execute(sql, params)
+
+    def doc_value(self, doc: bytes) -> object:
+        return doc.decode() if self.postgres else doc
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 @contextmanager
-def attacker(data_dir: Path) -> Iterator[sqlite3.Connection]:
-    """A raw connection to the file, with the append-only triggers dropped."""
-    conn = sqlite3.connect(data_dir / "trailbook.db", isolation_level=None)
+def attacker(trail: Trail) -> Iterator[Raw]:
+    """A raw connection with the append-only triggers out of the way: dropped from the
+    SQLite file; on PostgreSQL switched off for the session, as a superuser can."""
+    raw = Raw(trail)
     try:
-        conn.execute("DROP TRIGGER events_append_only_update")
-        conn.execute("DROP TRIGGER events_append_only_delete")
-        yield conn
+        if raw.postgres:
+            raw.execute("SET session_replication_role = replica")
+        else:
+            raw.execute("DROP TRIGGER events_append_only_update")
+            raw.execute("DROP TRIGGER events_append_only_delete")
+        yield raw
     finally:
-        conn.close()
+        raw.close()
 
 
-def tenant_id(conn: sqlite3.Connection) -> int:
+def tenant_id(conn: Raw) -> int:
     return int(conn.execute("SELECT id FROM tenants WHERE name = 'acme'").fetchone()[0])
 
 
-def row(conn: sqlite3.Connection, seq: int) -> tuple[bytes, bytes]:
+def row(conn: Raw, seq: int) -> tuple[bytes, bytes]:
     doc, hash_ = conn.execute(
         "SELECT doc, hash FROM events WHERE tenant_id = ? AND seq = ?", (tenant_id(conn), seq)
     ).fetchone()
-    return bytes(doc), bytes(hash_)
+    return (doc.encode() if isinstance(doc, str) else bytes(doc)), bytes(hash_)
 
 
 def rewritten(doc: bytes, **fields: Any) -> bytes:
@@ -185,7 +238,9 @@ def rewritten(doc: bytes, **fields: Any) -> bytes:
     return canonical_json(value)
 
 
-def set_row(conn: sqlite3.Connection, at_seq: int, **columns: object) -> None:
+def set_row(conn: Raw, at_seq: int, **columns: object) -> None:
+    if isinstance(columns.get("doc"), bytes):
+        columns["doc"] = conn.doc_value(columns["doc"])  # type: ignore[arg-type]
     assignments = ", ".join(f"{name} = ?" for name in columns)
     cur = conn.execute(
         f"UPDATE events SET {assignments} WHERE tenant_id = ? AND seq = ?",
@@ -194,14 +249,14 @@ def set_row(conn: sqlite3.Connection, at_seq: int, **columns: object) -> None:
     assert cur.rowcount == 1
 
 
-def checkpoint_seqs(conn: sqlite3.Connection) -> list[int]:
+def checkpoint_seqs(conn: Raw) -> list[int]:
     return [r[0] for r in conn.execute("SELECT seq FROM checkpoints ORDER BY seq")]
 
 
 # -- the trail as built -------------------------------------------------------------
 
 
-def test_untouched_trail_verifies(trail: Path) -> None:
+def test_untouched_trail_verifies(trail: Trail) -> None:
     with attacker(trail) as conn:  # dropping the triggers alone changes no data
         assert checkpoint_seqs(conn) == [20, 45, 75, 100]
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == TOTAL
@@ -223,7 +278,7 @@ def test_untouched_trail_verifies(trail: Path) -> None:
 # -- one event changed ----------------------------------------------------------------
 
 
-def test_changed_doc_is_named(trail: Path) -> None:
+def test_changed_doc_is_named(trail: Trail) -> None:
     with attacker(trail) as conn:
         doc, _ = row(conn, 37)
         set_row(conn, 37, doc=rewritten(doc, description="nothing happened here"))
@@ -234,7 +289,7 @@ def test_changed_doc_is_named(trail: Path) -> None:
     assert first_bad(result) == (37, CHANGED)
 
 
-def test_changed_action_in_doc_is_named(trail: Path) -> None:
+def test_changed_action_in_doc_is_named(trail: Trail) -> None:
     with attacker(trail) as conn:
         doc, _ = row(conn, 38)
         set_row(conn, 38, doc=rewritten(doc, action="user.logout"))
@@ -243,7 +298,7 @@ def test_changed_action_in_doc_is_named(trail: Path) -> None:
     assert first_bad(result) == (38, CHANGED)
 
 
-def test_changed_indexed_action_column_only(trail: Path) -> None:
+def test_changed_indexed_action_column_only(trail: Trail) -> None:
     # The doc (and so the hash) is intact; only the column that search uses is changed,
     # so a search for the real action would no longer find the event.
     with attacker(trail) as conn:
@@ -255,7 +310,7 @@ def test_changed_indexed_action_column_only(trail: Path) -> None:
     assert "action" in output(result)
 
 
-def test_changed_doc_with_recomputed_hash(trail: Path) -> None:
+def test_changed_doc_with_recomputed_hash(trail: Trail) -> None:
     # The attacker rewrites seq 15 and recomputes its stored hash, so the row is
     # consistent with the row before it. What that achieved: nothing hidden. The next
     # row (16) no longer links to it, and the signed checkpoint covering 15 no longer
@@ -279,7 +334,7 @@ def test_changed_doc_with_recomputed_hash(trail: Path) -> None:
     assert not any(p["seq"] < 15 for p in report["problems"])
 
 
-def test_consistent_rewrite_caught_only_by_signed_checkpoints(trail: Path) -> None:
+def test_consistent_rewrite_caught_only_by_signed_checkpoints(trail: Trail) -> None:
     # Rewrite seq 10 and recompute every later hash and the chain head: every row links
     # to the one before it, so only the signed checkpoints can tell.
     with attacker(trail) as conn:
@@ -308,7 +363,7 @@ def test_consistent_rewrite_caught_only_by_signed_checkpoints(trail: Path) -> No
 # -- events removed -----------------------------------------------------------------
 
 
-def test_deleted_event_is_missing(trail: Path) -> None:
+def test_deleted_event_is_missing(trail: Trail) -> None:
     with attacker(trail) as conn:
         conn.execute("DELETE FROM events WHERE tenant_id = ? AND seq = 50", (tenant_id(conn),))
     result = run_verify(trail)
@@ -318,7 +373,7 @@ def test_deleted_event_is_missing(trail: Path) -> None:
     assert first_bad(result) == (50, MISSING)
 
 
-def test_truncated_tail_is_missing(trail: Path) -> None:
+def test_truncated_tail_is_missing(trail: Trail) -> None:
     with attacker(trail) as conn:
         conn.execute("DELETE FROM events WHERE tenant_id = ? AND seq > 97", (tenant_id(conn),))
         assert conn.execute("SELECT seq FROM chain_heads").fetchone()[0] == TOTAL
@@ -329,7 +384,7 @@ def test_truncated_tail_is_missing(trail: Path) -> None:
     assert first_bad(result) == (98, MISSING)
 
 
-def test_truncated_tail_with_head_rewound_is_caught_by_checkpoint(trail: Path) -> None:
+def test_truncated_tail_with_head_rewound_is_caught_by_checkpoint(trail: Trail) -> None:
     # A more careful attacker also moves the chain head back to seq 97.
     with attacker(trail) as conn:
         conn.execute("DELETE FROM events WHERE tenant_id = ? AND seq > 97", (tenant_id(conn),))
@@ -341,7 +396,7 @@ def test_truncated_tail_with_head_rewound_is_caught_by_checkpoint(trail: Path) -
     assert first_bad(result) == (100, MISSING)
 
 
-def test_chain_head_moved_back_is_reported(trail: Path) -> None:
+def test_chain_head_moved_back_is_reported(trail: Trail) -> None:
     # Every event is intact, but the head says the chain ends at 97: the next append
     # seals seq 98 again and fails on the unique (tenant_id, seq) index.
     with attacker(trail) as conn:
@@ -356,7 +411,7 @@ def test_chain_head_moved_back_is_reported(trail: Path) -> None:
     event.write_text('{"action": "user.login", "actor": {"id": "u-1"}}\n')
     appended = subprocess.run(
         [sys.executable, "-m", "trailbook", "ingest", "--tenant", "acme", str(event)],
-        env={**os.environ, "TRAILBOOK_DATA_DIR": str(trail)}, capture_output=True, text=True,
+        env=trail.env, capture_output=True, text=True,
     )
     assert appended.returncode == 1
     assert "chain head is behind" in appended.stderr
@@ -366,7 +421,7 @@ def test_chain_head_moved_back_is_reported(trail: Path) -> None:
 # -- events reordered ---------------------------------------------------------------
 
 
-def test_swapped_contents_are_reordered(trail: Path) -> None:
+def test_swapped_contents_are_reordered(trail: Trail) -> None:
     with attacker(trail) as conn:
         doc60, hash60 = row(conn, 60)
         doc61, hash61 = row(conn, 61)
@@ -379,7 +434,7 @@ def test_swapped_contents_are_reordered(trail: Path) -> None:
     assert first_bad(result) == (60, REORDERED)
 
 
-def test_swapped_seq_values_are_reordered(trail: Path) -> None:
+def test_swapped_seq_values_are_reordered(trail: Trail) -> None:
     with attacker(trail) as conn:
         set_row(conn, 60, seq=-1)  # (tenant_id, seq) is unique
         set_row(conn, 61, seq=60)
@@ -394,7 +449,7 @@ def test_swapped_seq_values_are_reordered(trail: Path) -> None:
 # -- checkpoints changed ------------------------------------------------------------
 
 
-def test_flipped_checkpoint_signature(trail: Path) -> None:
+def test_flipped_checkpoint_signature(trail: Trail) -> None:
     with attacker(trail) as conn:
         seq, signature = conn.execute(
             "SELECT seq, signature FROM checkpoints ORDER BY seq LIMIT 1 OFFSET 1"
@@ -409,7 +464,7 @@ def test_flipped_checkpoint_signature(trail: Path) -> None:
     assert first_bad(result) == (seq, BAD_SIGNATURE)
 
 
-def test_changed_checkpoint_hash(trail: Path) -> None:
+def test_changed_checkpoint_hash(trail: Trail) -> None:
     with attacker(trail) as conn:
         seq, hash_ = conn.execute("SELECT seq, hash FROM checkpoints ORDER BY seq").fetchone()
         forged = bytes([hash_[0] ^ 0xFF]) + bytes(hash_[1:])
@@ -419,7 +474,7 @@ def test_changed_checkpoint_hash(trail: Path) -> None:
     assert first_bad(result) == (seq, BAD_SIGNATURE)
 
 
-def test_json_report_names_first_problem(trail: Path) -> None:
+def test_json_report_names_first_problem(trail: Trail) -> None:
     with attacker(trail) as conn:
         doc, _ = row(conn, 37)
         set_row(conn, 37, doc=rewritten(doc, description="quietly edited"))
@@ -440,13 +495,19 @@ def test_json_report_names_first_problem(trail: Path) -> None:
 # -- the store refuses on its own -----------------------------------------------------
 
 
-def test_triggers_refuse_update_and_delete(trail: Path) -> None:
-    conn = sqlite3.connect(trail / "trailbook.db", isolation_level=None)
+def test_triggers_refuse_update_and_delete(trail: Trail) -> None:
+    conn = Raw(trail)  # triggers in place, even for a superuser
+    refused = (sqlite3.DatabaseError, psycopg.Error)
     try:
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(refused, match="append-only"):
             conn.execute("UPDATE events SET action = 'x'")
-        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        with pytest.raises(refused, match="append-only"):
             conn.execute("DELETE FROM events")
+        if conn.postgres:
+            with pytest.raises(refused, match="append-only"):
+                conn.execute("TRUNCATE events")
+            with pytest.raises(refused, match="append-only"):
+                conn.execute("DELETE FROM idempotency_keys")
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == TOTAL
         assert conn.execute("SELECT count(*) FROM events WHERE action = 'x'").fetchone()[0] == 0
     finally:
@@ -469,8 +530,9 @@ def test_store_interface_offers_no_way_to_change_events() -> None:
     # never updates or deletes events.
     backend = [n for n, _ in inspect.getmembers(SQLiteStore) if not n.startswith("_")]
     assert [n for n in backend if _REWRITING_VERBS.search(n)] == []
-    source = inspect.getsource(sqlite_store_module)
-    assert not re.search(r"UPDATE\s+events|DELETE\s+FROM\s+events", source, re.IGNORECASE)
+    for module in (sqlite_store_module, postgres_store_module):
+        source = inspect.getsource(module)
+        assert not re.search(r"UPDATE\s+events|DELETE\s+FROM\s+events", source, re.I)
 
 
 # -- verify_chain on hand-built rows ----------------------------------------------------

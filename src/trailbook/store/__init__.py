@@ -19,6 +19,10 @@ def open_store(settings: Settings, url: str | None = None, *, create: bool = Tru
             cache_mb=settings.sqlite_cache_mb,
             create=create,
         )
+    if target.startswith(("postgresql://", "postgres://")):
+        from trailbook.store.postgres import PostgresStore
+
+        return PostgresStore(target, pool_size=settings.postgres_pool_size)
     from trailbook.errors import StorageError
 
     raise StorageError(f"no store for {target.split(':', 1)[0]!r} URLs yet")

@@ -1,4 +1,4 @@
-"""The store interface every backend implements (SQLite now, PostgreSQL next).
+"""The store interface every backend implements (SQLite and PostgreSQL).
 
 The store is append-only: it offers no way to change or delete an event. Appends to
 one tenant's chain are serialised by the backend, and sealing (seq + hash) happens
@@ -7,6 +7,7 @@ under that serialisation."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Protocol
 
 from trailbook.model.normalize import TenantInfo
@@ -32,6 +33,7 @@ class Store(Protocol):
     def migrate(self) -> list[int]: ...
     def schema_version(self) -> tuple[int, int]: ...
     def require_schema(self) -> None: ...
+    def maintain(self, now: datetime) -> None: ...
 
     # tenants
     def create_tenant(self, name: str, created_at: str) -> Tenant: ...

@@ -1,34 +1,16 @@
-"""Versioned schema migrations for SQLite: ``migrations/NNNN_name.sql``, applied in
-order, each in its own transaction, recorded in ``schema_migrations``."""
+"""Versioned schema migrations for SQLite (the scheme: ``trailbook.store.schema_files``)."""
 
 from __future__ import annotations
 
-import re
 import sqlite3
-from dataclasses import dataclass
-from importlib import resources
 
-from trailbook.errors import StorageError
 from trailbook.model.timefmt import format_us, now_us
-
-_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
-
-
-@dataclass(frozen=True)
-class Migration:
-    version: int
-    name: str
-    sql: str
+from trailbook.store import schema_files
+from trailbook.store.schema_files import Migration
 
 
 def known_migrations() -> list[Migration]:
-    folder = resources.files("trailbook.store.sqlite") / "migrations"
-    found = []
-    for entry in folder.iterdir():
-        match = _NAME.match(entry.name)
-        if match:
-            found.append(Migration(int(match.group(1)), entry.name, entry.read_text("utf-8")))
-    return sorted(found, key=lambda m: m.version)
+    return schema_files.known_migrations("trailbook.store.sqlite")
 
 
 LATEST = known_migrations()[-1].version
@@ -45,11 +27,7 @@ def current_version(conn: sqlite3.Connection) -> int:
 
 
 def refuse_newer(version: int, where: str) -> None:
-    if version > LATEST:
-        raise StorageError(
-            f"the database at {where} has schema version {version}, newer than this "
-            f"Trailbook knows (up to {LATEST}); upgrade Trailbook before using it"
-        )
+    schema_files.refuse_newer(version, LATEST, where)
 
 
 def apply_migrations(conn: sqlite3.Connection, where: str) -> list[int]:

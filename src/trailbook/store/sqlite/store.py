@@ -13,6 +13,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -168,6 +169,9 @@ class SQLiteStore:
                 f"the database at {self.path} is at schema version {current}; "
                 f"run 'trailbook migrate' to bring it to {latest}"
             )
+
+    def maintain(self, now: datetime) -> None:
+        """Nothing to do ahead of time: SQLite keeps one table."""
 
     # -- tenants -------------------------------------------------------------
 

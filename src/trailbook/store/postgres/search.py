@@ -1,0 +1,117 @@
+"""Compile an ``EventFilter`` into one PostgreSQL query, newest first.
+
+Tenant and time are the primary key's prefix (tenant_id, pos), which PostgreSQL walks
+backwards across the month partitions the time range leaves. Every other condition is
+one ``tsquery`` against the event's ``search`` tsvector (GIN): exact values as key
+tokens (weight D, the same tokens SQLite's FTS5 index holds), words with the weight of
+their column (see ``fulltext``). The planner picks the GIN index for rare terms and the
+time-ordered walk for common ones."""
+
+from __future__ import annotations
+
+import re
+
+from trailbook.query import terms as T
+from trailbook.query.filters import EventFilter
+from trailbook.store.postgres import fulltext as F
+
+_COLUMNS = "pos, seq, doc, hash"
+_QUOTED = re.compile(r'"([^"]*)"')
+
+POS_SHIFT = 10
+MAX_POS = 2**63 - 1
+
+
+def _key_groups(t: int, flt: EventFilter) -> list[str]:
+    groups: list[list[str]] = []
+
+    def add(code: str, values: tuple[str, ...]) -> None:
+        if values:
+            groups.append([T.key_token(code, t, v) for v in values])
+
+    add(T.CATEGORY, flt.categories)
+    actions = [T.key_token(T.ACTION, t, a) for a in flt.actions]
+    actions += [T.key_token(T.ACTION_PREFIX, t, p) for p in flt.action_prefixes]
+    if actions:
+        groups.append(actions)
+    add(T.ACTION_TYPE, flt.action_types)
+    add(T.SEVERITY, flt.severities)
+    add(T.RESULT, flt.results)
+    add(T.ACTOR_ID, flt.actor_ids)
+    add(T.ACTOR_EMAIL, tuple(T.normalize_email(e) for e in flt.actor_emails))
+    add(T.ACTOR_TYPE, flt.actor_types)
+    add(T.TARGET_ID, flt.target_ids)
+    add(T.TARGET_TYPE, flt.target_types)
+    add(T.SCOPE, flt.scopes)
+    add(T.REQUEST_ID, flt.request_ids)
+    add(T.SESSION_ID, flt.session_ids)
+    if flt.ips:
+        ip_tokens: list[str] = []
+        for network in flt.ips:
+            ip_tokens.extend(T.ip_network_tokens(t, network))
+        groups.append(ip_tokens)
+    return [F.any_of([F.lexeme(tok, F.KEYS) for tok in group]) for group in groups]
+
+
+def _prefix_words(text: str, weight: str) -> str | None:
+    found = F.words(text)
+    if not found:
+        return None
+    return F.all_of([F.lexeme(w, weight, prefix=True) for w in found])
+
+
+def _free_text(text: str) -> str | None:
+    """Each bare word, and each "quoted phrase", somewhere in the text columns."""
+    parts = [p for p in (F.phrase(q, F.TEXT_WEIGHTS) for q in _QUOTED.findall(text)) if p]
+    parts += [F.lexeme(w, F.TEXT_WEIGHTS) for w in F.words(_QUOTED.sub(" ", text))]
+    return F.all_of(parts) if parts else None
+
+
+def tsquery_text(tenant_id: int, flt: EventFilter) -> str | None:
+    """The filter's conditions beyond tenant and time, as a tsquery literal."""
+    conditions = _key_groups(tenant_id, flt)
+    if flt.actor:
+        actor = _prefix_words(flt.actor, F.ACTOR)
+        if actor:
+            conditions.append(actor)
+    if flt.target:
+        exact = F.lexeme(T.key_token(T.TARGET_ID, tenant_id, flt.target), F.KEYS)
+        named = _prefix_words(flt.target, F.TARGET)
+        conditions.append(F.any_of([exact, named]) if named else exact)
+    names = [p for p in (F.phrase(n, F.TARGET) for n in flt.target_names) if p]
+    if names:
+        conditions.append(F.any_of(names))
+    if flt.text:
+        text = _free_text(flt.text)
+        if text:
+            conditions.append(text)
+    return F.all_of(conditions) if conditions else None
+
+
+def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
+    low = (flt.since_us << POS_SHIFT) if flt.since_us is not None else 0
+    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else MAX_POS
+    if before_pos is not None:
+        high = min(high, before_pos)
+    return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
+
+
+def compile_search(
+    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+) -> tuple[str, list[object]]:
+    low, high = pos_bounds(flt, before_pos)
+    where = ["tenant_id = %s", "pos >= %s", "pos < %s"]
+    params: list[object] = [tenant_id, low, high]
+    query = tsquery_text(tenant_id, flt)
+    if query is not None:
+        where.append("search @@ %s::tsquery")
+        params.append(query)
+    inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
+    if inexact:
+        # The tokens matched the indexed prefix around each network; keep the inside.
+        where.append("(" + " OR ".join(
+            "trailbook_source_ip(doc) <<= %s::inet" for _ in flt.ips) + ")")
+        params += [str(n) for n in flt.ips]
+    sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
+           " ORDER BY pos DESC LIMIT %s")
+    return sql, [*params, limit]

@@ -1,0 +1,487 @@
+"""The PostgreSQL store: a connection pool, COPY for batches, month partitions, and a
+row lock per tenant that keeps one gap-free chain across processes and hosts.
+
+Every append locks its tenant's ``chain_heads`` row (``SELECT ... FOR UPDATE``) for the
+length of its transaction and seals (seq + hash) under that lock, so any number of
+``trailbook serve`` workers on any number of hosts can write to one database."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import orjson
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg_pool import ConnectionPool
+
+from trailbook.errors import Conflict, ErrorDetail, StorageError, idempotency_conflict
+from trailbook.integrity.chain import GENESIS, seal
+from trailbook.model.normalize import TenantInfo
+from trailbook.model.prepared import PreparedEvent
+from trailbook.query.filters import EventFilter
+from trailbook.store.postgres import migrations
+from trailbook.store.postgres.fulltext import tsvector_text
+from trailbook.store.postgres.partitions import months_to_keep
+from trailbook.store.postgres.search import compile_search
+from trailbook.store.records import (
+    ApiKey,
+    Appended,
+    ChainHead,
+    ChainRow,
+    Checkpoint,
+    StoredEvent,
+    Tenant,
+)
+
+log = logging.getLogger("trailbook.store.postgres")
+
+SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
+PARTITION_LOCK = 0x7462706172740000  # pg_advisory_xact_lock key for partition DDL
+
+_EVENT_COLUMNS = "tenant_id, pos, seq, id, category, action, idem_key, hash, doc, search"
+_CHECKPOINT_COLUMNS = "tenant_id, seq, hash, created_at, key_id, signature"
+_KEY_COLUMNS = (
+    "id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at,"
+    " last_used_at, revoked_at"
+)
+PAGE = 5000
+
+
+def redact(url: str) -> str:
+    """``url`` without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def conninfo(url: str) -> str:
+    """libpq takes postgresql:// and postgres:// URLs as they are."""
+    return url
+
+
+class PostgresStore:
+    def __init__(self, url: str, *, pool_size: int = 8, create: bool = True) -> None:
+        self.url = redact(url)
+        self._pool = ConnectionPool(
+            conninfo(url), min_size=1, max_size=max(pool_size, 2),
+            kwargs={"autocommit": True}, open=False, name="trailbook",
+        )
+        try:
+            self._pool.open(wait=True, timeout=15)
+        except Exception as exc:
+            self._pool.close()
+            raise StorageError(f"cannot connect to PostgreSQL at {self.url}: {exc}") from None
+        # Next free slot per occurred microsecond, as this process last wrote them.
+        self._slots: dict[tuple[int, int], int] = {}
+        with self._pool.connection() as conn:
+            encoding = conn.execute("SHOW server_encoding").fetchone()
+            if not encoding or encoding[0] != "UTF8":
+                self._pool.close()
+                raise StorageError(
+                    f"the database at {self.url} uses encoding {encoding and encoding[0]}; "
+                    "Trailbook needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')"
+                )
+            migrations.refuse_newer(migrations.current_version(conn), self.url)
+        del create  # a PostgreSQL database is made by its administrator, not here
+
+    def close(self) -> None:
+        self._pool.close()
+
+    # -- schema --------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        with self._pool.connection() as conn:
+            applied = migrations.apply_migrations(conn, self.url)
+        self.maintain(datetime.now(UTC))
+        return applied
+
+    def schema_version(self) -> tuple[int, int]:
+        with self._pool.connection() as conn:
+            return migrations.current_version(conn), migrations.LATEST
+
+    def require_schema(self) -> None:
+        current, latest = self.schema_version()
+        if current < latest:
+            raise StorageError(
+                f"the database at {self.url} is at schema version {current}; "
+                f"run 'trailbook migrate' to bring it to {latest}"
+            )
+
+    def maintain(self, now: datetime) -> None:
+        """Create the month partitions from ``now``'s month to a few months ahead."""
+        with self._pool.connection() as conn:
+            if migrations.current_version(conn) == 0:
+                return
+            existing = {
+                row[0] for row in conn.execute(
+                    "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                    " WHERE i.inhparent = 'events'::regclass"
+                )
+            }
+            for month in months_to_keep(now):
+                if month.name in existing:
+                    continue
+                low, high = month.bounds()
+                try:
+                    with conn.transaction():
+                        conn.execute("SELECT pg_advisory_xact_lock(%s)", (PARTITION_LOCK,))
+                        conn.execute(
+                            f"CREATE TABLE IF NOT EXISTS {month.name} PARTITION OF events"
+                            f" FOR VALUES FROM ({low}) TO ({high})"
+                        )
+                except pg_errors.CheckViolation:
+                    # The default partition already holds events of that month (sent
+                    # with clocks far ahead); they stay there, still found and verified.
+                    log.warning("partition %s not created: the default partition holds "
+                                "events of that month", month.name)
+
+    # -- tenants -------------------------------------------------------------
+
+    @staticmethod
+    def _tenant(row: Any) -> Tenant:
+        return Tenant(row[0], row[1], tuple(orjson.loads(row[2])), row[3])
+
+    def create_tenant(self, name: str, created_at: str) -> Tenant:
+        with self._pool.connection() as conn, conn.transaction():
+            row = conn.execute(
+                "INSERT INTO tenants (name, categories, created_at) VALUES (%s, '[]', %s)"
+                " ON CONFLICT (name) DO NOTHING RETURNING id",
+                (name, created_at),
+            ).fetchone()
+            if row is None:
+                raise Conflict("a tenant of that name exists", [ErrorDetail("tenant", name)])
+            conn.execute(
+                "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (%s, 0, %s)",
+                (row[0], GENESIS),
+            )
+        return Tenant(int(row[0]), name, (), created_at)
+
+    def _one(self, sql: str, params: tuple[object, ...] | list[object]) -> Any:
+        with self._pool.connection() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: tuple[object, ...] | list[object]) -> list[Any]:
+        with self._pool.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def get_tenant(self, name: str) -> Tenant | None:
+        row = self._one("SELECT id, name, categories, created_at FROM tenants WHERE name = %s",
+                        (name,))
+        return self._tenant(row) if row else None
+
+    def get_tenant_by_id(self, tenant_id: int) -> Tenant | None:
+        row = self._one("SELECT id, name, categories, created_at FROM tenants WHERE id = %s",
+                        (tenant_id,))
+        return self._tenant(row) if row else None
+
+    def list_tenants(self) -> list[Tenant]:
+        rows = self._all("SELECT id, name, categories, created_at FROM tenants ORDER BY id", ())
+        return [self._tenant(r) for r in rows]
+
+    def set_tenant_categories(self, tenant_id: int, categories: tuple[str, ...]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("UPDATE tenants SET categories = %s WHERE id = %s",
+                         (orjson.dumps(list(categories)).decode(), tenant_id))
+
+    # -- api keys ------------------------------------------------------------
+
+    @staticmethod
+    def _key(row: Any) -> ApiKey:
+        return ApiKey(row[0], row[1], row[2], row[3], bytes(row[4]), tuple(row[5].split()),
+                      row[6], row[7], row[8], row[9])
+
+    def add_api_key(
+        self,
+        tenant_id: int,
+        name: str,
+        prefix: str,
+        key_hash: bytes,
+        scopes: tuple[str, ...],
+        created_at: str,
+        expires_at: str | None,
+    ) -> ApiKey:
+        row = self._one(
+            "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_at,"
+            " expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at),
+        )
+        return ApiKey(int(row[0]), tenant_id, name, prefix, key_hash, scopes, created_at,
+                      expires_at, None, None)
+
+    def find_api_key(self, key_hash: bytes) -> ApiKey | None:
+        row = self._one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
+        return self._key(row) if row else None
+
+    def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
+        rows = self._all(
+            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = %s ORDER BY id", (tenant_id,)
+        )
+        return [self._key(r) for r in rows]
+
+    def touch_api_key(self, key_id: int, used_at: str) -> None:
+        with self._pool.connection() as conn:
+            conn.execute("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (used_at, key_id))
+
+    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool:
+        with self._pool.connection() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND tenant_id = %s"
+                " AND revoked_at IS NULL",
+                (revoked_at, key_id, tenant_id),
+            )
+            return cur.rowcount > 0
+
+    # -- events: append ------------------------------------------------------
+
+    def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]:
+        """Seal and store ``events`` in one transaction: all or nothing."""
+        with self._pool.connection() as conn, conn.transaction():
+            head = conn.execute(
+                "SELECT seq, hash FROM chain_heads WHERE tenant_id = %s FOR UPDATE",
+                (tenant.id,),
+            ).fetchone()
+            if head is None:
+                raise StorageError(f"no chain for tenant {tenant.name!r} (id {tenant.id})")
+            seq, prev = int(head[0]), bytes(head[1])
+            results: list[Appended | None] = [None] * len(events)
+            fresh, repeats = _resolve_idempotency(conn, tenant.id, events, results)
+            sealed: list[tuple[int, int, bytes, bytes]] = []
+            for index in fresh:
+                seq += 1
+                event = events[index]
+                before = prev
+                canonical, prev = seal(before, seq, event.canonical_head, event.canonical_tail)
+                sealed.append((index, seq, canonical, prev))
+                results[index] = Appended(event.id, seq, prev, False, before)
+            if sealed:
+                # A partitioned table cannot hold a unique (tenant_id, seq) index, so
+                # the next seq is checked here, under the lock.
+                if conn.execute("SELECT 1 FROM events WHERE tenant_id = %s AND seq = %s",
+                                (tenant.id, sealed[0][1])).fetchone():
+                    raise StorageError(
+                        "the stored chain head is behind the stored events, so new events "
+                        "cannot be sealed; run 'trailbook verify' (the database was altered)"
+                    )
+                self._insert(conn, tenant.id, events, sealed)
+                conn.execute("UPDATE chain_heads SET seq = %s, hash = %s WHERE tenant_id = %s",
+                             (seq, prev, tenant.id))
+        for index, first in repeats:
+            stored = results[first]
+            assert stored is not None
+            results[index] = Appended(stored.id, stored.seq, stored.hash, True)
+        return [r for r in results if r is not None]
+
+    def _insert(
+        self,
+        conn: psycopg.Connection,
+        tenant_id: int,
+        events: list[PreparedEvent],
+        sealed: list[tuple[int, int, bytes, bytes]],
+    ) -> None:
+        """COPY the sealed events in. Positions come first from the slots this process
+        remembers; if another process used one (a unique violation), the batch is
+        redone with the positions looked up in the table."""
+        try:
+            with conn.transaction():
+                _copy_events(conn, tenant_id, events, sealed, self._slots)
+        except pg_errors.UniqueViolation:
+            self._slots.clear()
+            bases = sorted({events[i].occurred_us * SLOTS_PER_MICROSECOND for i, *_ in sealed})
+            _copy_events(conn, tenant_id, events, sealed,
+                         _LookedUpSlots(conn, tenant_id, bases))
+        keyed = [(tenant_id, events[i].idempotency_key, events[i].idempotency_digest,
+                  events[i].id, seq, chain_hash)
+                 for i, seq, _, chain_hash in sealed if events[i].idempotency_key is not None]
+        if keyed:
+            with conn.cursor() as cur, cur.copy(
+                "COPY idempotency_keys (tenant_id, key, digest, id, seq, hash) FROM STDIN"
+            ) as copy:
+                for row in keyed:
+                    copy.write_row(row)
+        if len(self._slots) > 200_000:
+            self._slots.clear()
+
+    # -- events: read --------------------------------------------------------
+
+    def get_event(self, tenant_id: int, event_id: bytes) -> StoredEvent | None:
+        row = self._one(
+            "SELECT pos, seq, doc, hash FROM events WHERE id = %s AND tenant_id = %s",
+            (uuid.UUID(bytes=event_id), tenant_id),
+        )
+        return StoredEvent(row[0], row[1], row[2].encode(), bytes(row[3])) if row else None
+
+    def search(
+        self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+    ) -> list[StoredEvent]:
+        sql, params = compile_search(tenant_id, flt, before_pos, limit)
+        rows = self._all(sql, params)
+        return [StoredEvent(r[0], r[1], r[2].encode(), bytes(r[3])) for r in rows]
+
+    def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
+        after = after_seq
+        while True:
+            rows = self._all(
+                "SELECT seq, pos, id, category, action, idem_key, doc, hash FROM events"
+                " WHERE tenant_id = %s AND seq > %s ORDER BY seq LIMIT %s",
+                (tenant_id, after, PAGE),
+            )
+            if not rows:
+                return
+            for r in rows:
+                yield ChainRow(r[0], r[1], r[2].bytes, r[3], r[4], r[5], r[6].encode(),
+                               bytes(r[7]))
+            after = rows[-1][0]
+
+    def chain_links(
+        self, tenant_id: int, after_seq: int, until_seq: int
+    ) -> Iterator[tuple[int, bytes, bytes]]:
+        after = after_seq
+        while after < until_seq:
+            rows = self._all(
+                "SELECT seq, doc, hash FROM events WHERE tenant_id = %s AND seq > %s"
+                " AND seq <= %s ORDER BY seq LIMIT %s",
+                (tenant_id, after, until_seq, PAGE),
+            )
+            if not rows:
+                return
+            for seq, doc, hash_ in rows:
+                yield seq, doc.encode(), bytes(hash_)
+            after = rows[-1][0]
+
+    def chain_head(self, tenant_id: int) -> ChainHead | None:
+        row = self._one("SELECT tenant_id, seq, hash FROM chain_heads WHERE tenant_id = %s",
+                        (tenant_id,))
+        if row is None or row[1] == 0:
+            return None  # the row made with the tenant: nothing appended yet
+        return ChainHead(row[0], row[1], bytes(row[2]))
+
+    # -- checkpoints ---------------------------------------------------------
+
+    @staticmethod
+    def _checkpoint(r: Any) -> Checkpoint:
+        return Checkpoint(r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]))
+
+    def add_checkpoint(self, checkpoint: Checkpoint) -> None:
+        c = checkpoint
+        with self._pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (tenant_id, seq) DO NOTHING",
+                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature),
+            )
+
+    def list_checkpoints(self, tenant_id: int) -> list[Checkpoint]:
+        rows = self._all(f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = %s"
+                         " ORDER BY seq", (tenant_id,))
+        return [self._checkpoint(r) for r in rows]
+
+    def latest_checkpoint(self, tenant_id: int) -> Checkpoint | None:
+        row = self._one(f"SELECT {_CHECKPOINT_COLUMNS} FROM checkpoints WHERE tenant_id = %s"
+                        " ORDER BY seq DESC LIMIT 1", (tenant_id,))
+        return self._checkpoint(row) if row else None
+
+    def has_checkpoints(self) -> bool:
+        return self._one("SELECT 1 FROM checkpoints LIMIT 1", ()) is not None
+
+    def idempotency_digests(self, tenant_id: int, keys: list[str]) -> dict[str, bytes]:
+        rows = self._all(
+            "SELECT key, digest FROM idempotency_keys WHERE tenant_id = %s AND key = ANY(%s)",
+            (tenant_id, keys),
+        )
+        return {key: bytes(digest) for key, digest in rows}
+
+
+def _resolve_idempotency(
+    conn: psycopg.Connection,
+    tenant_id: int,
+    events: list[PreparedEvent],
+    results: list[Appended | None],
+) -> tuple[list[int], list[tuple[int, int]]]:
+    """Fill ``results`` for repeats of stored events. Return the indexes to store, and
+    (index, first index) for keys repeated inside this batch."""
+    keys = [e.idempotency_key for e in events if e.idempotency_key is not None]
+    stored: dict[str, Any] = {}
+    if keys:
+        for row in conn.execute(
+            "SELECT key, digest, id, seq, hash FROM idempotency_keys"
+            " WHERE tenant_id = %s AND key = ANY(%s)",
+            (tenant_id, keys),
+        ):
+            stored[row[0]] = row
+    fresh: list[int] = []
+    repeats: list[tuple[int, int]] = []
+    seen: dict[str, int] = {}
+    for index, event in enumerate(events):
+        key = event.idempotency_key
+        if key is None:
+            fresh.append(index)
+            continue
+        if key in seen:
+            if events[seen[key]].idempotency_digest != event.idempotency_digest:
+                raise idempotency_conflict(key)
+            repeats.append((index, seen[key]))
+            continue
+        found = stored.get(key)
+        if found is None:
+            seen[key] = index
+            fresh.append(index)
+            continue
+        if bytes(found[1]) != event.idempotency_digest:
+            raise idempotency_conflict(key)
+        results[index] = Appended(str(found[2]), int(found[3]), bytes(found[4]), True)
+    return fresh, repeats
+
+
+def _copy_events(
+    conn: psycopg.Connection,
+    tenant_id: int,
+    events: list[PreparedEvent],
+    sealed: list[tuple[int, int, bytes, bytes]],
+    slots: dict[tuple[int, int], int],
+) -> None:
+    with conn.cursor() as cur, cur.copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
+        for index, seq, canonical, chain_hash in sealed:
+            event = events[index]
+            base = event.occurred_us * SLOTS_PER_MICROSECOND
+            slot = slots.get((tenant_id, base), 0)
+            while slot >= SLOTS_PER_MICROSECOND:  # a full microsecond: use the next
+                base += SLOTS_PER_MICROSECOND
+                slot = slots.get((tenant_id, base), 0)
+            slots[(tenant_id, base)] = slot + 1
+            copy.write_row((
+                tenant_id, base + slot, seq, event.id, event.category, event.action,
+                event.idempotency_key, chain_hash, canonical.decode(),
+                tsvector_text(event.terms),
+            ))
+
+
+class _LookedUpSlots(dict[tuple[int, int], int]):
+    """Next free slot per microsecond, read from the table: all of a batch's in one
+    query up front, any other (a full microsecond spilling over) when first asked."""
+
+    def __init__(self, conn: psycopg.Connection, tenant_id: int, bases: list[int]) -> None:
+        super().__init__()
+        self.conn = conn
+        self.tenant_id = tenant_id
+        for start in range(0, len(bases), PAGE):
+            self._read(bases[start:start + PAGE])
+
+    def _read(self, bases: list[int]) -> None:
+        for base, highest in self.conn.execute(
+            "SELECT b, (SELECT max(pos) FROM events WHERE tenant_id = %s AND pos >= b"
+            " AND pos < b + %s) FROM unnest(%s::bigint[]) AS b",
+            (self.tenant_id, SLOTS_PER_MICROSECOND, bases),
+        ):
+            self[(self.tenant_id, base)] = 0 if highest is None else int(highest) - base + 1
+
+    def get(self, key: tuple[int, int], default: int = 0) -> int:  # type: ignore[override]
+        if key not in self:
+            self._read([key[1]])
+        return self[key]
