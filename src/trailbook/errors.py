@@ -85,6 +85,13 @@ class Conflict(TrailbookError):
     status = 409
 
 
+class IntegrityFailure(TrailbookError):
+    """Stored data is not what its chain says: it was altered."""
+
+    code = "integrity_failure"
+    status = 409
+
+
 class StorageError(TrailbookError):
     """The store cannot serve: unreachable, or a schema this code does not know."""
 

@@ -116,7 +116,7 @@ def ingest(
                     ends.append(chunk[-1][2])
                     yield lines
 
-        with _progress(f"ingesting {file.name}") as progress:
+        with progress_bar(f"ingesting {file.name}") as progress:
             task = progress.add_task("ingest", total=size)
             result = tb.events.ingest_lines(
                 chosen, batches(),
@@ -133,7 +133,7 @@ def ingest(
         )
 
 
-def _progress(label: str) -> Progress:
+def progress_bar(label: str) -> Progress:
     return Progress(TextColumn(label), BarColumn(), TransferSpeedColumn(), TimeElapsedColumn(),
                     console=err_console)
 
@@ -163,7 +163,7 @@ def _check_file(tb: Trailbook, tenant: Tenant, file: Path, size: int) -> list[tu
             sent.append(([lineno for lineno, _, _ in chunk], chunk[-1][2]))
             yield [line for _, line, _ in chunk]
 
-    with _progress(f"checking {file.name}") as progress:
+    with progress_bar(f"checking {file.name}") as progress:
         task = progress.add_task("check", total=size)
         for batch in tb.events.prepare_lines(tenant, batches()):
             numbers, end = sent.popleft()

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import admin, events
+from trailbook.cli import admin, copy, events
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
 from trailbook.runtime import tune_for_throughput
 
@@ -78,6 +78,7 @@ def version() -> None:
 
 app.command()(admin.init)
 app.command()(admin.migrate)
+app.command()(copy.copy)
 app.command()(events.demo)
 app.command()(events.ingest)
 app.command()(events.search)

@@ -22,13 +22,16 @@ def link(previous: bytes, canonical: bytes) -> bytes:
     return sha256(previous + canonical).digest()
 
 
-def split_at_seq(canonical: bytes) -> tuple[bytes, bytes]:
-    """Split the canonical form of an event whose seq is 0 around that 0, so that the
-    store can put in the real seq without building the form again."""
-    at = canonical.rfind(_SEQ_MARK)
+def split_at_seq(canonical: bytes, seq: int = 0) -> tuple[bytes, bytes]:
+    """Split the canonical form of an event whose seq is ``seq`` (0 before it is
+    sealed) around that number, so that the store can put in the real seq without
+    building the form again."""
+    number = b"%d" % seq
+    mark = _SEQ_MARK if seq == 0 else b'"seq":%b,"session_id":' % number
+    at = canonical.rfind(mark)
     if at < 0:
-        raise ValueError("not the canonical form of an event with seq 0")
-    return canonical[: at + _SEQ_AT], canonical[at + _SEQ_AT + 1 :]
+        raise ValueError(f"not the canonical form of an event with seq {seq}")
+    return canonical[: at + _SEQ_AT], canonical[at + _SEQ_AT + len(number) :]
 
 
 def seal(previous: bytes, seq: int, head: bytes, tail: bytes) -> tuple[bytes, bytes]:

@@ -68,9 +68,16 @@ def load_or_create_signer(path: Path, *, create: bool = True) -> Signer:
         if not isinstance(loaded, Ed25519PrivateKey):
             raise ValueError(f"{path} does not hold an Ed25519 private key")
         return Signer(loaded, key_id_of(loaded.public_key()))
-    path.parent.mkdir(parents=True, exist_ok=True)
     private = Ed25519PrivateKey.generate()
-    pem = private.private_bytes(
+    signer = Signer(private, key_id_of(private.public_key()))
+    save_signer(signer, path)
+    return signer
+
+
+def save_signer(signer: Signer, path: Path) -> None:
+    """Write the private key as PEM to a new file only its owner can read."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pem = signer.private.private_bytes(
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
@@ -78,7 +85,6 @@ def load_or_create_signer(path: Path, *, create: bool = True) -> Signer:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(pem)
-    return Signer(private, key_id_of(private.public_key()))
 
 
 def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_id: str) -> bytes:

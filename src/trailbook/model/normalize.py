@@ -8,11 +8,13 @@ from __future__ import annotations
 import math
 import re
 import socket
+import uuid
 from dataclasses import dataclass
 from hashlib import sha256
 from typing import Any
 
 import msgspec
+import orjson
 import uuid_utils
 
 from trailbook.errors import ErrorDetail, MalformedRequest, TrailbookError, ValidationFailed
@@ -21,7 +23,7 @@ from trailbook.integrity.chain import split_at_seq
 from trailbook.model import limits as L
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.model.prepared import PreparedEvent
-from trailbook.model.timefmt import format_us, to_us
+from trailbook.model.timefmt import format_us, parse_rfc3339, to_us
 from trailbook.query.terms import build_terms
 
 ACTION_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
@@ -319,3 +321,28 @@ def normalize_batch(
         normalize_event(event, tenant, received_us, f"events[{index}].")
         for index, event in enumerate(events)
     ]
+
+
+def restore_prepared(
+    doc: bytes, seq: int, tenant: TenantInfo, idempotency_digest: bytes | None
+) -> PreparedEvent:
+    """A stored event (its canonical form at ``seq``) made ready to be appended again,
+    to another store: the same bytes, so sealed at the same seq after the same chain
+    it gets the same hash. Search terms are made afresh for ``tenant`` (its id there)."""
+    value = orjson.loads(doc)
+    free = _FreeJson()
+    free.walk(value["metadata"], "metadata", 0)
+    head, tail = split_at_seq(doc, seq)
+    event_id = uuid.UUID(value["id"])
+    return PreparedEvent(
+        id=str(event_id),
+        id_bytes=event_id.bytes,
+        occurred_us=parse_rfc3339(value["occurred_at"]),
+        category=value["category"],
+        action=value["action"],
+        canonical_head=head,
+        canonical_tail=tail,
+        terms=build_terms(tenant.id, value, free.texts),
+        idempotency_key=value["idempotency_key"],
+        idempotency_digest=idempotency_digest,
+    )

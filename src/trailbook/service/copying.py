@@ -1,0 +1,125 @@
+"""Moving a whole trail from one store to another (SQLite to PostgreSQL, or back).
+
+Every event is appended again, in seq order, with its stored canonical bytes: sealed
+at the same seq after the same chain, it must get the same hash, and the copy stops
+at the first event that does not (the source was altered). Tenants, their categories,
+API keys (hashes only) and signed checkpoints go across too; afterwards every copied
+tenant is verified in the target against the checkpoints, with the trail's key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+from trailbook.errors import Conflict, ErrorDetail, IntegrityFailure
+from trailbook.integrity.signing import Signer
+from trailbook.integrity.verify import VerifyReport
+from trailbook.model.normalize import TenantInfo, restore_prepared
+from trailbook.service.integrity import IntegrityService
+from trailbook.service.tenants import tenant_info
+from trailbook.store.base import Store
+from trailbook.store.records import ChainRow, Tenant
+
+BATCH = 1000
+
+
+@dataclass(frozen=True)
+class CopiedTenant:
+    name: str
+    events: int
+    checkpoints: int
+    api_keys: int
+    report: VerifyReport
+
+
+def events_to_copy(source: Store) -> int:
+    """How many events the source holds, for a progress bar."""
+    total = 0
+    for tenant in source.list_tenants():
+        head = source.chain_head(tenant.id)
+        total += head.seq if head else 0
+    return total
+
+
+def copy_trail(
+    source: Store, target: Store, signer: Signer,
+    progress: Callable[[int], None] = lambda done: None,
+) -> list[CopiedTenant]:
+    """Copy every tenant of ``source`` into ``target``, which must hold none of the
+    same names. ``progress`` is called with the number of events just copied."""
+    tenants = source.list_tenants()
+    clashes = [t.name for t in tenants if target.get_tenant(t.name) is not None]
+    if clashes:
+        raise Conflict(
+            "the target already holds tenants of these names; copy into an empty database",
+            [ErrorDetail("tenant", name) for name in clashes],
+        )
+    copied = []
+    for tenant in tenants:
+        copied.append(_copy_tenant(source, target, signer, tenant, progress))
+    return copied
+
+
+def _copy_tenant(
+    source: Store, target: Store, signer: Signer, tenant: Tenant,
+    progress: Callable[[int], None],
+) -> CopiedTenant:
+    made = target.create_tenant(tenant.name, tenant.created_at)
+    if tenant.categories:
+        target.set_tenant_categories(made.id, tenant.categories)
+        made = replace(made, categories=tenant.categories)
+    keys = source.list_api_keys(tenant.id)
+    for key in keys:
+        new = target.add_api_key(made.id, key.name, key.prefix, key.key_hash, key.scopes,
+                                 key.created_at, key.expires_at)
+        if key.last_used_at:
+            target.touch_api_key(new.id, key.last_used_at)
+        if key.revoked_at:
+            target.revoke_api_key(made.id, new.id, key.revoked_at)
+
+    info = tenant_info(made)
+    count = 0
+    batch: list[ChainRow] = []
+    for row in source.iter_chain(tenant.id):
+        batch.append(row)
+        if len(batch) == BATCH:
+            count += _copy_batch(source, target, tenant, info, batch)
+            progress(len(batch))
+            batch = []
+    if batch:
+        count += _copy_batch(source, target, tenant, info, batch)
+        progress(len(batch))
+
+    checkpoints = source.list_checkpoints(tenant.id)
+    for checkpoint in checkpoints:
+        target.add_checkpoint(replace(checkpoint, tenant_id=made.id))
+    report = IntegrityService(target, signer).verify(made)
+    return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), report)
+
+
+def _copy_batch(
+    source: Store, target: Store, tenant: Tenant, info: TenantInfo, rows: list[ChainRow]
+) -> int:
+    keys = [r.idempotency_key for r in rows if r.idempotency_key is not None]
+    digests = source.idempotency_digests(tenant.id, keys) if keys else {}
+    prepared = []
+    for row in rows:
+        try:
+            prepared.append(restore_prepared(
+                row.doc, row.seq, info,
+                digests.get(row.idempotency_key) if row.idempotency_key else None))
+        except (ValueError, KeyError, TypeError) as exc:
+            raise _broken(tenant, row.seq, f"its stored form cannot be read ({exc})") from None
+    appended = target.append(info, prepared)
+    for row, result in zip(rows, appended, strict=True):
+        if result.duplicate or result.seq != row.seq or result.hash != row.hash:
+            raise _broken(tenant, row.seq, "it does not seal to its stored hash")
+    return len(appended)
+
+
+def _broken(tenant: Tenant, seq: int, why: str) -> IntegrityFailure:
+    return IntegrityFailure(
+        f"the source trail of tenant {tenant.name!r} is not whole at seq {seq}: {why}; "
+        "run 'trailbook verify' on the source. Nothing after it was copied.",
+        [ErrorDetail("seq", str(seq))],
+    )
