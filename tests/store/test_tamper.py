@@ -42,8 +42,8 @@ from trailbook.model.timefmt import format_us
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 from trailbook.store.base import Store
-from trailbook.store.records import ChainHead, ChainRow, Checkpoint
 from trailbook.store.postgres import store as postgres_store_module
+from trailbook.store.records import ChainHead, ChainRow, Checkpoint
 from trailbook.store.sqlite import store as sqlite_store_module
 from trailbook.store.sqlite.store import SQLiteStore
 

@@ -1,4 +1,4 @@
-"""The FastAPI application: routes, error shape, OpenAPI, and the checkpoint timer."""
+"""The FastAPI application: routes, error shape, OpenAPI, and the server's timers."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.service.app import Trailbook
-from trailbook.service.checkpoints import CheckpointTimer
+from trailbook.service.periodic import server_timers
 
 
 def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
@@ -25,12 +25,14 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        timer = CheckpointTimer(tb.checkpoints, tb.settings.checkpoint_every_seconds)
-        timer.start()
+        timers = server_timers(tb)
+        for timer in timers:
+            timer.start()
         try:
             yield
         finally:
-            timer.stop()
+            for timer in timers:
+                timer.stop()
             if own_trailbook:
                 tb.close()
 

@@ -146,28 +146,3 @@ class CheckpointService:
             if checkpoint is not None:
                 made.append(checkpoint)
         return made
-
-
-class CheckpointTimer:
-    """Runs ``checkpoint_pending`` every T seconds in a daemon thread."""
-
-    def __init__(self, service: CheckpointService, interval: float) -> None:
-        self.service = service
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="checkpoints", daemon=True)
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def _run(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.service.checkpoint_pending()
-            except Exception:  # keep the timer alive; the next tick tries again
-                log.exception("checkpoint failed")
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.service.checkpoint_pending()

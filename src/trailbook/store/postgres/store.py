@@ -69,6 +69,11 @@ def conninfo(url: str) -> str:
 class PostgresStore:
     def __init__(self, url: str, *, pool_size: int = 8, create: bool = True) -> None:
         self.url = redact(url)
+        try:  # one direct attempt first: a wrong URL fails at once, not after retries
+            psycopg.connect(conninfo(url), connect_timeout=10).close()
+        except psycopg.Error as exc:
+            reason = " ".join(str(exc).split())
+            raise StorageError(f"cannot connect to PostgreSQL at {self.url}: {reason}") from None
         self._pool = ConnectionPool(
             conninfo(url), min_size=1, max_size=max(pool_size, 2),
             kwargs={"autocommit": True}, open=False, name="trailbook",
