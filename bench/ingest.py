@@ -1,11 +1,15 @@
 """Ingest benchmark: one run, the same demo events through three paths.
 
-(a) floor: raw executemany of the event JSON into an unindexed SQLite table
+(a) floor: raw executemany of the event JSON into an unindexed SQLite table (with
+    --database postgresql://…: raw COPY into an unindexed PostgreSQL table)
 (b) store: Trailbook's bulk ingest of JSON lines (decoding, validation in worker
     processes, canonical form, chain, indexes, FTS), as `trailbook ingest` does it
 (c) http:  POST /api/v1/events batches to `trailbook serve` from clients on loopback
 
     .venv/bin/python bench/ingest.py --events 1000000
+    .venv/bin/python bench/ingest.py --database postgresql://postgres@127.0.0.1:5432/test
+
+On PostgreSQL each path runs in a schema of its own, dropped afterwards.
 
 Prints events/s and each path's ratio to the floor, as a Markdown table for
 docs/benchmarks.md. Timings are for this machine at this moment; run it twice."""
@@ -23,10 +27,14 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 
 import httpx
 import msgspec
+import psycopg
 
 from trailbook.runtime import tune_for_throughput
 from trailbook.service.app import Trailbook
@@ -63,8 +71,37 @@ def bench_floor(events: list[bytes], folder: Path, batch: int) -> float:
     return len(events) / elapsed
 
 
-def bench_store(events: list[bytes], folder: Path, batch: int, processes: int | None) -> float:
-    settings = load_settings(data_dir=folder / "store")
+def bench_copy_floor(events: list[bytes], url: str, batch: int) -> float:
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE raw (doc text NOT NULL)")
+        started = time.perf_counter()
+        for start in range(0, len(events), batch):
+            with conn.transaction(), conn.cursor() as cur, cur.copy(
+                "COPY raw (doc) FROM STDIN"
+            ) as copy:
+                for event in events[start:start + batch]:
+                    copy.write_row((event.decode(),))
+        elapsed = time.perf_counter() - started
+    return len(events) / elapsed
+
+
+@contextmanager
+def postgres_schema(url: str, name: str) -> Iterator[str]:
+    """A fresh schema in the database at ``url``; yields a URL that uses it."""
+    schema = f"bench_{name}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        joiner = "&" if "?" in url else "?"
+        yield f"{url}{joiner}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def bench_store(events: list[bytes], folder: Path, batch: int, processes: int | None,
+                database: str | None = None) -> float:
+    settings = load_settings(data_dir=folder / "store", database_url=database)
     with Trailbook.open(settings) as tb:
         tenant = tb.tenants.create("bench")
         started = time.perf_counter()
@@ -84,9 +121,11 @@ def _free_port() -> int:
 
 
 def bench_http(events: list[bytes], folder: Path, batch: int, clients: int,
-               workers: int) -> float:
+               workers: int, database: str | None = None) -> float:
     data = folder / "http"
     env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data)}
+    if database:
+        env["TRAILBOOK_DATABASE_URL"] = database
     trailbook = [sys.executable, "-m", "trailbook"]
     out = subprocess.run([*trailbook, "init", "--tenant", "bench"], env=env, check=True,
                          capture_output=True, text=True).stdout
@@ -150,6 +189,8 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=None,
                         help="validation processes for (b); default: one per core")
     parser.add_argument("--only", default="floor,store,http")
+    parser.add_argument("--database", default=None,
+                        help="postgresql://… to measure PostgreSQL (default: SQLite)")
     parser.add_argument("--keep", action="store_true", help="keep the databases")
     args = parser.parse_args()
     tune_for_throughput()  # as the `trailbook` command does
@@ -158,27 +199,37 @@ def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="trailbook-bench-"))
     results: dict[str, float] = {}
     try:
+        pg = args.database
         if "floor" in only:
-            results["floor"] = bench_floor(events, folder, args.store_batch)
+            if pg:
+                with postgres_schema(pg, "floor") as url:
+                    results["floor"] = bench_copy_floor(events, url, args.store_batch)
+            else:
+                results["floor"] = bench_floor(events, folder, args.store_batch)
             print(f"(a) floor: {results['floor']:,.0f} events/s", flush=True)
         if "store" in only:
-            results["store"] = bench_store(events, folder, args.store_batch, args.processes)
+            with postgres_schema(pg, "store") if pg else nullcontext(None) as url:
+                results["store"] = bench_store(events, folder, args.store_batch,
+                                               args.processes, url)
             print(f"(b) store: {results['store']:,.0f} events/s", flush=True)
         if "http" in only:
-            results["http"] = bench_http(events, folder, args.batch, args.clients,
-                                         args.workers)
+            with postgres_schema(pg, "http") if pg else nullcontext(None) as url:
+                results["http"] = bench_http(events, folder, args.batch, args.clients,
+                                             args.workers, url)
             print(f"(c) http:  {results['http']:,.0f} events/s", flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(folder, ignore_errors=True)
     floor = results.get("floor")
     command = "python bench/ingest.py " + " ".join(sys.argv[1:])
+    engine = (f"PostgreSQL {_server_version(args.database)}" if args.database
+              else f"SQLite {sqlite3.sqlite_version}")
     print(f"\n`{command}` on {platform.machine()}, {os.cpu_count()} cores, Python "
-          f"{platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-          f"{time.strftime('%Y-%m-%d')}\n")
+          f"{platform.python_version()}, {engine}, {time.strftime('%Y-%m-%d')}\n")
     print("| path | events/s | ratio to floor |\n|---|---:|---:|")
     labels = {
-        "floor": "(a) raw executemany, unindexed table",
+        "floor": "(a) raw COPY, unindexed table" if args.database
+        else "(a) raw executemany, unindexed table",
         "store": f"(b) store append, batches of {args.store_batch:,}, "
         f"{args.processes if args.processes is not None else min(os.cpu_count() or 1, 8)} "
         "validation process(es)",
@@ -188,6 +239,12 @@ def main() -> None:
     for name, rate in results.items():
         ratio = f"{rate / floor:.2f}" if floor else "-"
         print(f"| {labels[name]} | {rate:,.0f} | {ratio} |")
+
+
+def _server_version(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]).split()[0] if row else "?"
 
 
 if __name__ == "__main__":

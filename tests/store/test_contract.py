@@ -83,7 +83,8 @@ def test_new_tenant_has_no_head_and_verifies_empty(tb: Trailbook, tenant: Tenant
 
 def test_stored_event_reads_back_byte_for_byte(tb: Trailbook, tenant: Tenant) -> None:
     raw = ev(1, description="Rebooted 12 miners in rack B4 — ünïcode ✓",
-             metadata={"nested": {"list": [1, 2.5, None, True]}, "größe": "x"},
+             metadata={"nested": {"list": [1, 2.5, None, True]}, "größe": "x",
+                       "nul": "a\u0000b", "not nul": "\\u0000", "tab": "a\tb\nc"},
              changes=[{"field": "pool", "old": "a", "new": "b"}])
     [appended] = tb.events.ingest(tenant, events([raw]))
     stored = tb.events.get(tenant, appended.id)

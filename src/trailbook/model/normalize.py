@@ -75,6 +75,8 @@ class TenantInfo:
     id: int
     name: str
     categories: frozenset[str]
+    # The store keeps a tsvector per event (PostgreSQL): make it during validation.
+    search_vector: bool = False
 
 
 def canonical_ip(text: str) -> str | None:
@@ -305,7 +307,7 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
         action=event.action,
         canonical_head=head,
         canonical_tail=tail,
-        terms=build_terms(tenant.id, doc, metadata_text),
+        terms=build_terms(tenant.id, doc, metadata_text, vector=tenant.search_vector),
         idempotency_key=event.idempotency_key,
         idempotency_digest=digest,
     )
@@ -342,7 +344,7 @@ def restore_prepared(
         action=value["action"],
         canonical_head=head,
         canonical_tail=tail,
-        terms=build_terms(tenant.id, value, free.texts),
+        terms=build_terms(tenant.id, value, free.texts, vector=tenant.search_vector),
         idempotency_key=value["idempotency_key"],
         idempotency_digest=idempotency_digest,
     )

@@ -17,6 +17,7 @@ from typing import Any
 import msgspec
 
 from trailbook.query.filters import IPNetwork
+from trailbook.query.tsvector import tsvector_text
 
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
 TENANT = "tn"
@@ -136,6 +137,9 @@ class EventTerms(msgspec.Struct, array_like=True, gc=False):
     actor: str
     target: str
     keys: str
+    # The same as a PostgreSQL tsvector literal, made only for a store that wants it
+    # (see ``trailbook.query.tsvector``); empty otherwise.
+    vector: str = ""
 
 
 @lru_cache(maxsize=16_384)
@@ -176,6 +180,8 @@ def build_terms(
     tenant_id: int,
     doc: dict[str, Any],
     metadata_text: list[str],
+    *,
+    vector: bool = False,
 ) -> EventTerms:
     """Terms of a normalised event document (see ``model.normalize``)."""
     t = tenant_id
@@ -207,12 +213,15 @@ def build_terms(
             body.append(value)
     body.extend(change["field"] for change in doc["changes"])
     body.extend(metadata_text)
-    return EventTerms(
+    terms = EventTerms(
         body=FIELD_BREAK.join(body),
         actor=FIELD_BREAK.join(w for w in (actor["id"], actor["name"], actor["email"]) if w),
         target=FIELD_BREAK.join(target_words),
         keys=" ".join(keys),
     )
+    if vector:
+        terms.vector = tsvector_text(terms)
+    return terms
 
 
 @lru_cache(maxsize=4096)

@@ -77,7 +77,7 @@ def _copy_tenant(
         if key.revoked_at:
             target.revoke_api_key(made.id, new.id, key.revoked_at)
 
-    info = tenant_info(made)
+    info = tenant_info(made, search_vector=target.keeps_search_vector)
     count = 0
     batch: list[ChainRow] = []
     for row in source.iter_chain(tenant.id):

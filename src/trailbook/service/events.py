@@ -17,7 +17,7 @@ from trailbook.errors import (
     idempotency_conflict,
 )
 from trailbook.model.event import EventIn, decode_events
-from trailbook.model.normalize import normalize_batch, translate_decode_error
+from trailbook.model.normalize import TenantInfo, normalize_batch, translate_decode_error
 from trailbook.model.prepared import PreparedEvent
 from trailbook.model.timefmt import now_us
 from trailbook.query.cursor import decode_cursor, encode_cursor
@@ -50,6 +50,9 @@ class EventService:
         self.store = store
         self.settings = settings
         self.checkpoints = checkpoints
+
+    def _info(self, tenant: Tenant) -> TenantInfo:
+        return tenant_info(tenant, search_vector=self.store.keeps_search_vector)
 
     # -- ingest --------------------------------------------------------------
 
@@ -84,7 +87,7 @@ class EventService:
         """Decode and validate batches of JSON lines, in worker processes when the
         stream is long (``ingest_processes``); nothing is stored."""
         count = self.settings.ingest_processes if processes is None else processes
-        return prepare_line_batches(tenant_info(tenant), batches, count)
+        return prepare_line_batches(self._info(tenant), batches, count)
 
     def ingest_lines(
         self,
@@ -113,13 +116,13 @@ class EventService:
         on_stored: OnStored | None = None,
     ) -> StreamResult:
         """Bulk ingest of decoded events (demo data), validated in this process."""
-        info = tenant_info(tenant)
+        info = self._info(tenant)
         prepared = (prepare_events(info, batch, now_us()) for batch in batches)
         return store_batches(prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
                              on_invalid=on_invalid, on_stored=on_stored)
 
     def _bulk_store(self, tenant: Tenant) -> Callable[[list[PreparedEvent]], list[Appended]]:
-        info = tenant_info(tenant)
+        info = self._info(tenant)
 
         def store(prepared: list[PreparedEvent]) -> list[Appended]:
             appended = self.store.append(info, prepared)
@@ -148,7 +151,7 @@ class EventService:
             )
         if idempotency_key is not None:
             events = _apply_idempotency_header(events, idempotency_key, batch)
-        info = tenant_info(tenant)
+        info = self._info(tenant)
         prepared = normalize_batch(events, info, now_us(), batch=batch)
         appended = self.store.append(info, prepared)
         self.checkpoints.after_append(tenant, appended)

@@ -14,8 +14,10 @@ from trailbook.store.records import Tenant
 TENANT_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
 
 
-def tenant_info(tenant: Tenant) -> TenantInfo:
-    return TenantInfo(tenant.id, tenant.name, frozenset(DEFAULT_CATEGORIES + tenant.categories))
+def tenant_info(tenant: Tenant, *, search_vector: bool = False) -> TenantInfo:
+    """What validation needs to know of ``tenant`` (and of the store it writes to)."""
+    return TenantInfo(tenant.id, tenant.name, frozenset(DEFAULT_CATEGORIES + tenant.categories),
+                      search_vector)
 
 
 class TenantService:

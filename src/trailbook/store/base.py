@@ -26,6 +26,8 @@ from trailbook.store.records import (
 
 class Store(Protocol):
     url: str
+    # Whether appended events should carry their terms as a tsvector literal.
+    keeps_search_vector: bool
 
     def close(self) -> None: ...
 

@@ -69,6 +69,8 @@ def path_from_url(url: str) -> Path:
 
 
 class SQLiteStore:
+    keeps_search_vector = False
+
     def __init__(
         self, url: str, *, synchronous: str = "FULL", cache_mb: int = 64, create: bool = True
     ) -> None:

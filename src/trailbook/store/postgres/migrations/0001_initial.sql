@@ -47,8 +47,8 @@ CREATE TABLE events (
     hash       bytea NOT NULL,
     doc        text NOT NULL,      -- RFC 8785 form of the event without hash (exact bytes)
     search     tsvector NOT NULL,  -- words (weights A actor, B target, C body) + key tokens (D)
-    metadata   jsonb GENERATED ALWAYS AS ((doc::jsonb) -> 'metadata') STORED,
-    changes    jsonb GENERATED ALWAYS AS ((doc::jsonb) -> 'changes') STORED,
+    metadata   jsonb,              -- copies of the doc's metadata and changes, to query
+    changes    jsonb,              -- with JSON operators (the doc stays the record)
     PRIMARY KEY (tenant_id, pos)   -- newest first within a tenant, and the keyset cursor
 ) PARTITION BY RANGE (pos);
 
