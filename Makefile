@@ -6,6 +6,9 @@ DATA   ?= ./data
 HOST   ?= 127.0.0.1
 PORT   ?= 8600
 STAMP  := $(VENV)/.installed
+# PostgreSQL for the storage and API tests on the second backend (skipped if it does
+# not answer, unless CI=true).
+export TRAILBOOK_TEST_POSTGRES_URL ?= postgresql://postgres@127.0.0.1:5432/test
 
 .PHONY: setup run test lint bench clean
 

@@ -506,6 +506,13 @@ def test_triggers_refuse_update_and_delete(trail: Trail) -> None:
         if conn.postgres:
             with pytest.raises(refused, match="append-only"):
                 conn.execute("TRUNCATE events")
+            partitions = [r[0] for r in conn.execute(
+                "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+                " WHERE i.inhparent = 'events'::regclass")]
+            assert "events_default" in partitions and len(partitions) == 6
+            for partition in partitions:
+                with pytest.raises(refused, match="append-only"):
+                    conn.execute(f"TRUNCATE {partition}")
             with pytest.raises(refused, match="append-only"):
                 conn.execute("DELETE FROM idempotency_keys")
         assert conn.execute("SELECT count(*) FROM events").fetchone()[0] == TOTAL

@@ -147,6 +147,12 @@ class PostgresStore:
                             f"CREATE TABLE IF NOT EXISTS {month.name} PARTITION OF events"
                             f" FOR VALUES FROM ({low}) TO ({high})"
                         )
+                        # Row triggers come with the partition; TRUNCATE ones do not.
+                        conn.execute(
+                            f"CREATE OR REPLACE TRIGGER events_no_truncate BEFORE TRUNCATE"
+                            f" ON {month.name} FOR EACH STATEMENT"
+                            " EXECUTE FUNCTION trailbook_refuse_history_change()"
+                        )
                 except pg_errors.CheckViolation:
                     # The default partition already holds events of that month (sent
                     # with clocks far ahead); they stay there, still found and verified.
@@ -483,14 +489,14 @@ def _jsonb(raw: msgspec.Raw) -> str:
     return _text(text)
 
 
-def _copy_events(
-    conn: psycopg.Connection,
+def copy_text(
     tenant_id: int,
     events: list[PreparedEvent],
     sealed: list[tuple[int, int, bytes, bytes]],
     slots: dict[tuple[int, int], int],
-) -> None:
-    """One COPY of the batch, its rows written as COPY text here, in one piece."""
+) -> bytes:
+    """The sealed events as the rows of one COPY (text format), placed at their
+    positions (next free slot per microsecond, recorded in ``slots``)."""
     lines = []
     tenant = str(tenant_id)
     for index, seq, canonical, chain_hash in sealed:
@@ -511,8 +517,20 @@ def _copy_events(
             _jsonb(parts.metadata), _jsonb(parts.changes),
         )))
     lines.append("")
+    return "\n".join(lines).encode()
+
+
+def _copy_events(
+    conn: psycopg.Connection,
+    tenant_id: int,
+    events: list[PreparedEvent],
+    sealed: list[tuple[int, int, bytes, bytes]],
+    slots: dict[tuple[int, int], int],
+) -> None:
+    """One COPY of the batch, written in one piece."""
+    data = copy_text(tenant_id, events, sealed, slots)
     with conn.cursor() as cur, cur.copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
-        copy.write("\n".join(lines).encode())
+        copy.write(data)
 
 
 class _LookedUpSlots(dict[tuple[int, int], int]):

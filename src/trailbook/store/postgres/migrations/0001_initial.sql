@@ -86,8 +86,13 @@ $$;
 CREATE TRIGGER events_append_only
     BEFORE UPDATE OR DELETE ON events
     FOR EACH ROW EXECUTE FUNCTION trailbook_refuse_history_change();
+-- TRUNCATE triggers are not passed on to partitions: each partition gets its own
+-- (the default one here, the monthly ones as the service creates them).
 CREATE TRIGGER events_no_truncate
     BEFORE TRUNCATE ON events
+    FOR EACH STATEMENT EXECUTE FUNCTION trailbook_refuse_history_change();
+CREATE TRIGGER events_no_truncate
+    BEFORE TRUNCATE ON events_default
     FOR EACH STATEMENT EXECUTE FUNCTION trailbook_refuse_history_change();
 CREATE TRIGGER idempotency_keys_append_only
     BEFORE UPDATE OR DELETE ON idempotency_keys
