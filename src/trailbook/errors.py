@@ -53,6 +53,27 @@ class ValidationFailed(TrailbookError):
     status = 422
 
 
+class QuerySyntaxError(TrailbookError):
+    """A search query that does not parse: says where (``position``, 1-based) and what
+    was expected there."""
+
+    code = "query_syntax"
+    status = 400
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None,
+                 position: int = 0) -> None:
+        super().__init__(message, details)
+        self.position = position
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.message, self.details, self.position))
+
+    def as_dict(self) -> dict[str, Any]:
+        out = super().as_dict()
+        out["error"]["position"] = self.position
+        return out
+
+
 class MalformedRequest(TrailbookError):
     """The request could not be read at all: bad JSON, bad cursor."""
 

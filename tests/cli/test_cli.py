@@ -272,6 +272,27 @@ def test_search_filters(searchable: Path) -> None:
     assert texted[0]["description"] == "quarterly review of access"
 
 
+def test_search_takes_the_query_language(searchable: Path) -> None:
+    home = searchable
+    found = search_json(home, "action:miner.* -actor.email:ann@corp.example")
+    assert [e["action"] for e in found] == ["miner.reboot"]
+    found = search_json(home, "ip:203.0.113.0/24 last:2h", "--action", "miner.*")
+    assert [e["seq"] for e in found] == [2]
+    assert [e["seq"] for e in search_json(home, 'category:access -"routine check"')] == [4]
+    # A query that starts with '-' comes after '--', or the shell's parser takes it
+    # for an option.
+    assert [e["seq"] for e in search_json(home, "--", "-category:access")] == [1, 2, 3]
+
+
+def test_search_names_the_position_of_a_bad_query(home: Path) -> None:
+    result = run(home, "search", "action:miner.* result:maybe")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error:")
+    assert "position 23" in result.stderr
+    assert "'maybe' is not one of success, failure" in flat(result.stderr)
+    assert "Traceback" not in result.stderr
+
+
 def test_search_rejects_a_bad_since(home: Path) -> None:
     result = run(home, "search", "--since", "nonsense")
     assert result.returncode == 1

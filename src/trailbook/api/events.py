@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from trailbook.api.auth import authenticate
 from trailbook.api.render import appended_json, event_json, page_json
 from trailbook.errors import ErrorDetail, PayloadTooLarge
-from trailbook.query.params import filter_from_params
+from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
 from trailbook.service.events import DEFAULT_PAGE, MAX_PAGE
 
@@ -113,6 +113,9 @@ async def list_events(
     request_id: MultiQuery = None,
     session_id: MultiQuery = None,
     q: Annotated[str | None, Query(description='free text: words and "phrases"')] = None,
+    query: Annotated[str | None, Query(
+        description='the query language, e.g. `action:miner.* -result:success "rack B4"`;'
+        " ANDed with the other parameters")] = None,
     cursor: OneQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:
@@ -121,10 +124,10 @@ async def list_events(
     raw: dict[str, list[str]] = {}
     for key, value in request.query_params.multi_items():
         raw.setdefault(key, []).append(value)
-    params = {k: v for k, v in raw.items() if k not in ("cursor", "limit")}
+    params = {k: v for k, v in raw.items() if k not in ("cursor", "limit", "query")}
 
     def work() -> bytes:
-        flt = filter_from_params(params)
+        flt = combine(query, params)
         page = tb.events.search(principal.tenant, flt, cursor, limit)
         return page_json(page.events, page.next_cursor)
 

@@ -31,7 +31,7 @@ from trailbook.cli.common import (
     pick_tenant,
 )
 from trailbook.model.event import EventIn
-from trailbook.query.params import filter_from_params
+from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
 from trailbook.service.events import BULK_BATCH
 from trailbook.store.records import Tenant
@@ -184,7 +184,9 @@ def _report(errors: list[tuple[int, str]]) -> None:
 @handle_errors
 def search(
     ctx: typer.Context,
-    text: str | None = typer.Argument(None, help='Free text: words and "phrases".'),
+    query: str | None = typer.Argument(
+        None, help='A query: key:value terms, -negations, words and "phrases" '
+        '(e.g. \'action:miner.* -result:success "rack B4"\'); see docs/query-language.md.'),
     tenant: str | None = TenantOption,
     since: str | None = typer.Option(None, help="RFC 3339, a date, or 24h/7d back."),
     until: str | None = typer.Option(None, help="Exclusive upper bound, same forms."),
@@ -212,7 +214,7 @@ def search(
 ) -> None:
     """Search events, newest first (the API's filters)."""
     params: dict[str, object] = {
-        "q": text, "since": since, "until": until, "last": last, "category": category,
+        "since": since, "until": until, "last": last, "category": category,
         "action": action, "action_type": action_type, "severity": severity, "result": result,
         "actor": actor, "actor_id": actor_id, "actor_email": actor_email,
         "actor_type": actor_type, "target": target, "target_id": target_id,
@@ -220,7 +222,7 @@ def search(
         "request_id": request_id, "session_id": session_id,
     }
     given = {k: v for k, v in params.items() if v not in (None, [], "")}
-    flt = filter_from_params(given)  # type: ignore[arg-type]
+    flt = combine(query, given)  # type: ignore[arg-type]
     with open_trailbook(ctx, migrate=False) as tb:
         page = tb.events.search(pick_tenant(tb, tenant), flt, cursor, limit)
     docs = [orjson.loads(e.doc) | {"hash": bytes(e.hash).hex()} for e in page.events]

@@ -32,6 +32,10 @@ class EventFilter:
     request_ids: tuple[str, ...] = ()
     session_ids: tuple[str, ...] = ()
     text: str | None = None  # free text: words and "quoted phrases"
+    tags: tuple[str, ...] = ()  # annotation tags (annotations are not stored yet)
+    # Conditions an event must not meet: it is left out if it matches any one set
+    # field of ``exclude`` (so -a -b is NOT a AND NOT b). Never holds a time range.
+    exclude: EventFilter | None = None
 
     def is_empty(self) -> bool:
         return all(getattr(self, f.name) in (None, ()) for f in fields(self))
@@ -43,5 +47,12 @@ class EventFilter:
             value = getattr(self, f.name)
             if value in (None, ()):
                 continue
-            out[f.name] = [str(v) for v in value] if isinstance(value, tuple) else value
+            if isinstance(value, EventFilter):
+                out[f.name] = value.describe()
+            else:
+                out[f.name] = [str(v) for v in value] if isinstance(value, tuple) else value
         return out
+
+    def excluded(self) -> EventFilter | None:
+        """``exclude`` if it sets anything."""
+        return self.exclude if self.exclude is not None and not self.exclude.is_empty() else None

@@ -98,10 +98,11 @@ def _values(raw: str | Sequence[str] | None, *, commas: bool = True) -> list[str
 
 
 def filter_from_params(
-    params: Mapping[str, str | Sequence[str] | None], *, strict: bool = True
+    params: Mapping[str, str | Sequence[str] | None], *, strict: bool = True,
+    now: int | None = None,
 ) -> EventFilter:
     """``strict``: refuse parameters this model does not know (a typo would otherwise
-    widen the search silently)."""
+    widen the search silently). ``now`` anchors relative times (default: the clock)."""
     if strict:
         unknown = sorted(k for k in params if k not in FILTER_PARAMS)
         if unknown:
@@ -113,7 +114,7 @@ def filter_from_params(
                 ],
             )
     fields: dict[str, object] = {}
-    now = now_us()
+    now = now_us() if now is None else now
     since = _values(params.get("since"))
     last = _values(params.get("last"))
     if since and last:

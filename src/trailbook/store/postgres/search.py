@@ -10,12 +10,14 @@ time-ordered walk for common ones."""
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from trailbook.query import terms as T
 from trailbook.query.filters import EventFilter
 from trailbook.store.postgres import fulltext as F
 
 _COLUMNS = "pos, seq, doc, hash"
+_IP_IN = "trailbook_source_ip(doc) <<= %s::inet"
 _QUOTED = re.compile(r'"([^"]*)"')
 
 POS_SHIFT = 10
@@ -67,8 +69,8 @@ def _free_text(text: str) -> str | None:
     return F.all_of(parts) if parts else None
 
 
-def tsquery_text(tenant_id: int, flt: EventFilter) -> str | None:
-    """The filter's conditions beyond tenant and time, as a tsquery literal."""
+def _conditions(tenant_id: int, flt: EventFilter) -> list[str]:
+    """One tsquery condition per set field of ``flt`` (time and exclusions aside)."""
     conditions = _key_groups(tenant_id, flt)
     if flt.actor:
         actor = _prefix_words(flt.actor, F.ACTOR)
@@ -85,6 +87,21 @@ def tsquery_text(tenant_id: int, flt: EventFilter) -> str | None:
         text = _free_text(flt.text)
         if text:
             conditions.append(text)
+    return conditions
+
+
+def tsquery_text(tenant_id: int, flt: EventFilter) -> str | None:
+    """The filter's conditions beyond tenant and time, as a tsquery literal."""
+    conditions = _conditions(tenant_id, flt)
+    exclude = flt.excluded()
+    if exclude is not None:
+        # Inexact networks are left out by the SQL condition instead (see below).
+        exact_only = replace(exclude, ips=tuple(
+            n for n in exclude.ips if T.network_lookup(n).exact))
+        negated = _conditions(tenant_id, exact_only)
+        if negated:
+            conditions.append("!" + F.any_of(negated) if len(negated) > 1
+                              else "!" + negated[0])
     return F.all_of(conditions) if conditions else None
 
 
@@ -109,9 +126,13 @@ def compile_search(
     inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
     if inexact:
         # The tokens matched the indexed prefix around each network; keep the inside.
-        where.append("(" + " OR ".join(
-            "trailbook_source_ip(doc) <<= %s::inet" for _ in flt.ips) + ")")
+        where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
         params += [str(n) for n in flt.ips]
+    exclude = flt.excluded()
+    left_out = [n for n in exclude.ips if not T.network_lookup(n).exact] if exclude else []
+    if left_out:
+        where.append("NOT coalesce(" + " OR ".join(_IP_IN for _ in left_out) + ", false)")
+        params += [str(n) for n in left_out]
     sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
            " ORDER BY pos DESC LIMIT %s")
     return sql, [*params, limit]

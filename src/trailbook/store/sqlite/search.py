@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 
 from trailbook.query import terms as T
 from trailbook.query.filters import EventFilter
 
 _COLUMNS = "e.pos, e.seq, e.doc, e.hash"
+_IP_IN = "trailbook_ip_in(json_extract(CAST(e.doc AS TEXT), '$.source.ip'), ?)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 
@@ -91,7 +93,8 @@ def _key_conditions(t: int, flt: EventFilter) -> list[str]:
     return ["keys : " + _or(group) for group in groups]
 
 
-def match_expression(tenant_id: int, flt: EventFilter) -> str:
+def _conditions(tenant_id: int, flt: EventFilter) -> list[str]:
+    """One FTS5 condition per set field of ``flt`` (time and exclusions aside)."""
     conditions = _key_conditions(tenant_id, flt)
     if flt.actor:
         expr = prefix_words_query("actor", flt.actor)
@@ -109,10 +112,25 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
         expr = text_query(flt.text)
         if expr:
             conditions.append(expr)
+    return conditions
+
+
+def match_expression(tenant_id: int, flt: EventFilter) -> str:
+    conditions = _conditions(tenant_id, flt)
     if not any(c.startswith("keys") for c in conditions):
         # Words are shared by all tenants; the tenant token keeps the match inside one.
         conditions.insert(0, f'keys : "{T.key_token(T.TENANT, tenant_id, "")}"')
-    return " AND ".join(conditions)
+    expression = " AND ".join(f"({c})" for c in conditions)
+    exclude = flt.excluded()
+    if exclude is not None:
+        # Inexact networks are left out by the SQL condition instead (see below).
+        exact_only = replace(exclude, ips=tuple(
+            n for n in exclude.ips if T.network_lookup(n).exact))
+        negated = _conditions(tenant_id, exact_only)
+        if negated:
+            expression = f"({expression}) NOT (" + " OR ".join(
+                f"({c})" for c in negated) + ")"
+    return expression
 
 
 def _needs_fulltext(flt: EventFilter) -> bool:
@@ -148,10 +166,13 @@ def compile_search(
     params = [match_expression(tenant_id, flt), low, high, tenant_id]
     inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
     if inexact:
-        where.append("(" + " OR ".join(
-            "trailbook_ip_in(json_extract(CAST(e.doc AS TEXT), '$.source.ip'), ?)"
-            for _ in flt.ips) + ")")
+        where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
         params += [str(n) for n in flt.ips]
+    exclude = flt.excluded()
+    left_out = [n for n in exclude.ips if not T.network_lookup(n).exact] if exclude else []
+    if left_out:
+        where.append("NOT (" + " OR ".join(_IP_IN for _ in left_out) + ")")
+        params += [str(n) for n in left_out]
     sql = (
         f"SELECT {_COLUMNS} FROM events_fts f JOIN events e ON e.pos = f.rowid"
         f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
