@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
-from trailbook.api import events, integrity
+from trailbook.api import events, facets, integrity
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
 from trailbook.model.event import SERVER_FIELDS, EventIn
@@ -48,6 +48,7 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     app.state.trailbook = tb
     install_error_handlers(app)
     app.include_router(events.router)
+    app.include_router(facets.router)
     app.include_router(integrity.router)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness",

@@ -6,6 +6,7 @@ from trailbook.errors import StorageError
 from trailbook.integrity.signing import Signer, load_or_create_signer
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import EventService
+from trailbook.service.facets import FacetService
 from trailbook.service.integrity import IntegrityService
 from trailbook.service.keys import ApiKeyService
 from trailbook.service.tenants import TenantService
@@ -26,6 +27,7 @@ class Trailbook:
         self.keys = ApiKeyService(store)
         self.checkpoints = CheckpointService(store, signer, settings)
         self.events = EventService(store, settings, self.checkpoints)
+        self.facets = FacetService(store)
         self.integrity = IntegrityService(store, signer)
 
     @classmethod

@@ -19,6 +19,8 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
+    FacetValue,
+    MatchCount,
     StoredEvent,
     Tenant,
 )
@@ -66,6 +68,18 @@ class Store(Protocol):
     def search(
         self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
     ) -> list[StoredEvent]: ...
+    # counting what a filter matches; each answers None when its time budget runs out
+    def count_matches(
+        self, tenant_id: int, flt: EventFilter, cap: int, timeout_ms: int
+    ) -> MatchCount | None: ...
+    def facet_counts(
+        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
+    ) -> list[FacetValue] | None: ...
+    def histogram_counts(
+        self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
+        timeout_ms: int,
+    ) -> list[tuple[int, int]] | None: ...
+    def time_span(self, tenant_id: int) -> tuple[int, int] | None: ...
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]: ...
     def chain_links(
         self, tenant_id: int, after_seq: int, until_seq: int

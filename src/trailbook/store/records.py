@@ -77,3 +77,24 @@ class ChainHead:
     tenant_id: int
     seq: int
     hash: bytes
+
+
+# Fields that facets count events by.
+FACET_FIELDS = ("category", "action", "actor", "target_type", "result", "severity", "ip")
+
+
+@dataclass(frozen=True, slots=True)
+class FacetValue:
+    value: str | None  # None: events without the field (no ip, no target)
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MatchCount:
+    """Matches counted up to a cap: ``count`` is exact when ``capped`` is false;
+    otherwise ``oldest_pos`` is the position of the last one counted (for an
+    estimate of the rest)."""
+
+    count: int
+    capped: bool
+    oldest_pos: int | None

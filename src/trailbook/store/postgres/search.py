@@ -113,9 +113,10 @@ def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
     return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
 
 
-def compile_search(
-    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+def compile_match(
+    tenant_id: int, flt: EventFilter, before_pos: int | None = None
 ) -> tuple[str, list[object]]:
+    """``FROM events WHERE …`` of the events matching ``flt``, and its parameters."""
     low, high = pos_bounds(flt, before_pos)
     where = ["tenant_id = %s", "pos >= %s", "pos < %s"]
     params: list[object] = [tenant_id, low, high]
@@ -133,6 +134,11 @@ def compile_search(
     if left_out:
         where.append("NOT coalesce(" + " OR ".join(_IP_IN for _ in left_out) + ", false)")
         params += [str(n) for n in left_out]
-    sql = (f"SELECT {_COLUMNS} FROM events WHERE {' AND '.join(where)}"
-           " ORDER BY pos DESC LIMIT %s")
-    return sql, [*params, limit]
+    return f"FROM events WHERE {' AND '.join(where)}", params
+
+
+def compile_search(
+    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+) -> tuple[str, list[object]]:
+    source, params = compile_match(tenant_id, flt, before_pos)
+    return f"SELECT {_COLUMNS} {source} ORDER BY pos DESC LIMIT %s", [*params, limit]

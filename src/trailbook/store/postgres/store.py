@@ -26,7 +26,7 @@ from trailbook.integrity.chain import GENESIS, seal
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
-from trailbook.store.postgres import migrations
+from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import months_to_keep
 from trailbook.store.postgres.search import compile_search
@@ -36,6 +36,8 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
+    FacetValue,
+    MatchCount,
     StoredEvent,
     Tenant,
 )
@@ -340,6 +342,30 @@ class PostgresStore:
         sql, params = compile_search(tenant_id, flt, before_pos, limit)
         rows = self._all(sql, params)
         return [StoredEvent(r[0], r[1], r[2].encode(), bytes(r[3])) for r in rows]
+
+    def count_matches(
+        self, tenant_id: int, flt: EventFilter, cap: int, timeout_ms: int
+    ) -> MatchCount | None:
+        with self._pool.connection() as conn:
+            return facets.count_matches(conn, tenant_id, flt, cap, timeout_ms)
+
+    def facet_counts(
+        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
+    ) -> list[FacetValue] | None:
+        with self._pool.connection() as conn:
+            return facets.facet_counts(conn, tenant_id, flt, field, top, timeout_ms)
+
+    def histogram_counts(
+        self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
+        timeout_ms: int,
+    ) -> list[tuple[int, int]] | None:
+        with self._pool.connection() as conn:
+            return facets.histogram_counts(conn, tenant_id, flt, origin_us, bucket_us,
+                                           timeout_ms)
+
+    def time_span(self, tenant_id: int) -> tuple[int, int] | None:
+        with self._pool.connection() as conn:
+            return facets.time_span(conn, tenant_id)
 
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
         after = after_seq

@@ -150,20 +150,19 @@ def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
     return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
 
 
-def compile_search(
-    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
-) -> tuple[str, list[object]]:
+def compile_match(
+    tenant_id: int, flt: EventFilter, before_pos: int | None = None
+) -> tuple[str, list[object], str]:
+    """``FROM … WHERE …`` of the events matching ``flt`` (as ``e``), its parameters,
+    and the column that orders them (newest first when descending)."""
     low, high = pos_bounds(flt, before_pos)
     if not _needs_fulltext(flt):
-        return (
-            f"SELECT {_COLUMNS} FROM events e WHERE e.tenant_id = ?"
-            " AND e.pos >= ? AND e.pos < ? ORDER BY e.pos DESC LIMIT ?",
-            [tenant_id, low, high, limit],
-        )
+        return ("FROM events e WHERE e.tenant_id = ? AND e.pos >= ? AND e.pos < ?",
+                [tenant_id, low, high], "e.pos")
     # FTS5 walks its matches newest first (ORDER BY rowid is its own order) and the
     # join stops at the limit; rows the index over-matches are dropped on the way.
     where = ["events_fts MATCH ?", "f.rowid >= ?", "f.rowid < ?", "e.tenant_id = ?"]
-    params = [match_expression(tenant_id, flt), low, high, tenant_id]
+    params: list[object] = [match_expression(tenant_id, flt), low, high, tenant_id]
     inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
     if inexact:
         where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
@@ -173,11 +172,15 @@ def compile_search(
     if left_out:
         where.append("NOT (" + " OR ".join(_IP_IN for _ in left_out) + ")")
         params += [str(n) for n in left_out]
-    sql = (
-        f"SELECT {_COLUMNS} FROM events_fts f JOIN events e ON e.pos = f.rowid"
-        f" WHERE {' AND '.join(where)} ORDER BY f.rowid DESC LIMIT ?"
-    )
-    return sql, [*params, limit]
+    return (f"FROM events_fts f JOIN events e ON e.pos = f.rowid WHERE {' AND '.join(where)}",
+            params, "f.rowid")
+
+
+def compile_search(
+    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
+) -> tuple[str, list[object]]:
+    source, params, order = compile_match(tenant_id, flt, before_pos)
+    return f"SELECT {_COLUMNS} {source} ORDER BY {order} DESC LIMIT ?", [*params, limit]
 
 
 def ip_in(address: str | None, network: str) -> bool:

@@ -31,10 +31,12 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
+    FacetValue,
+    MatchCount,
     StoredEvent,
     Tenant,
 )
-from trailbook.store.sqlite import migrations
+from trailbook.store.sqlite import facets, migrations
 from trailbook.store.sqlite.search import compile_search, ip_in
 
 SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
@@ -449,6 +451,26 @@ class SQLiteStore:
         sql, params = compile_search(tenant_id, flt, before_pos, limit)
         rows = self._reader().execute(sql, params).fetchall()
         return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
+
+    def count_matches(
+        self, tenant_id: int, flt: EventFilter, cap: int, timeout_ms: int
+    ) -> MatchCount | None:
+        return facets.count_matches(self._reader(), tenant_id, flt, cap, timeout_ms)
+
+    def facet_counts(
+        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
+    ) -> list[FacetValue] | None:
+        return facets.facet_counts(self._reader(), tenant_id, flt, field, top, timeout_ms)
+
+    def histogram_counts(
+        self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
+        timeout_ms: int,
+    ) -> list[tuple[int, int]] | None:
+        return facets.histogram_counts(self._reader(), tenant_id, flt, origin_us, bucket_us,
+                                       timeout_ms)
+
+    def time_span(self, tenant_id: int) -> tuple[int, int] | None:
+        return facets.time_span(self._reader(), tenant_id)
 
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
         conn = self._reader()

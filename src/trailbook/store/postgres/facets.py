@@ -1,0 +1,92 @@
+"""Counting what a filter matches on PostgreSQL: the total (up to a cap), counts by
+field (facets) and by time bucket (histogram). Each query runs under its own
+``statement_timeout`` and answers None, not an error, when the budget runs out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import errors as pg_errors
+
+from trailbook.query.filters import EventFilter
+from trailbook.store.postgres.search import POS_SHIFT, compile_match
+from trailbook.store.records import FacetValue, MatchCount
+
+R = TypeVar("R")
+_EXPRESSIONS = {
+    "category": "category",
+    "action": "action",
+    "actor": "(doc::jsonb) -> 'actor' ->> 'id'",
+    "result": "(doc::jsonb) ->> 'result'",
+    "severity": "(doc::jsonb) ->> 'severity'",
+    "ip": "(doc::jsonb) -> 'source' ->> 'ip'",
+}
+
+
+def _within(conn: psycopg.Connection, timeout_ms: int,
+            work: Callable[[psycopg.Connection], R]) -> R | None:
+    try:
+        with conn.transaction():
+            conn.execute(f"SET LOCAL statement_timeout = {max(int(timeout_ms), 1)}")
+            return work(conn)
+    except pg_errors.QueryCanceled:
+        return None
+
+
+def count_matches(conn: psycopg.Connection, tenant_id: int, flt: EventFilter, cap: int,
+                  timeout_ms: int) -> MatchCount | None:
+    source, params = compile_match(tenant_id, flt)
+    sql = (f"SELECT count(*), min(p) FROM (SELECT pos AS p {source}"
+           " ORDER BY pos DESC LIMIT %s) s")
+
+    def work(c: psycopg.Connection) -> MatchCount:
+        row: Any = c.execute(sql, [*params, cap]).fetchone()
+        return MatchCount(int(row[0]), int(row[0]) >= cap, row[1])
+
+    return _within(conn, timeout_ms, work)
+
+
+def facet_counts(conn: psycopg.Connection, tenant_id: int, flt: EventFilter, field: str,
+                 top: int, timeout_ms: int) -> list[FacetValue] | None:
+    source, params = compile_match(tenant_id, flt)
+    if field == "target_type":
+        # Events, not targets: an event with two miners counts once for "miner".
+        targets = source.replace(
+            "FROM events WHERE",
+            "FROM events, jsonb_array_elements((doc::jsonb) -> 'targets') t WHERE", 1)
+        sql = ("SELECT value, count(*) AS n FROM (SELECT DISTINCT pos,"
+               f" t ->> 'type' AS value {targets}) s"
+               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT %s")
+    else:
+        sql = (f"SELECT value, n FROM (SELECT {_EXPRESSIONS[field]} AS value,"
+               f" count(*) AS n {source} GROUP BY 1) s"
+               " ORDER BY n DESC, value IS NULL, value LIMIT %s")
+
+    def work(c: psycopg.Connection) -> list[FacetValue]:
+        return [FacetValue(r[0], int(r[1])) for r in c.execute(sql, [*params, top])]
+
+    return _within(conn, timeout_ms, work)
+
+
+def histogram_counts(conn: psycopg.Connection, tenant_id: int, flt: EventFilter,
+                     origin_us: int, bucket_us: int,
+                     timeout_ms: int) -> list[tuple[int, int]] | None:
+    source, params = compile_match(tenant_id, flt)
+    sql = (f"SELECT ((pos >> {POS_SHIFT}) - %s) / %s AS b, count(*) {source}"
+           " GROUP BY b ORDER BY b")
+
+    def work(c: psycopg.Connection) -> list[tuple[int, int]]:
+        rows = c.execute(sql, [origin_us, bucket_us, *params]).fetchall()
+        return [(origin_us + int(b) * bucket_us, int(n)) for b, n in rows]
+
+    return _within(conn, timeout_ms, work)
+
+
+def time_span(conn: psycopg.Connection, tenant_id: int) -> tuple[int, int] | None:
+    row = conn.execute("SELECT min(pos), max(pos) FROM events WHERE tenant_id = %s",
+                       (tenant_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]) >> POS_SHIFT, int(row[1]) >> POS_SHIFT

@@ -1,0 +1,102 @@
+"""Counting what a filter matches on SQLite: the total (up to a cap), counts by field
+(facets) and by time bucket (histogram). Each query stops when its time budget runs
+out (a progress handler interrupts it) and then answers None instead of failing."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+from trailbook.query.filters import EventFilter
+from trailbook.store.records import FacetValue, MatchCount
+from trailbook.store.sqlite.search import POS_SHIFT, compile_match
+
+R = TypeVar("R")
+_DOC = "CAST(e.doc AS TEXT)"
+_EXPRESSIONS = {
+    "category": "e.category",
+    "action": "e.action",
+    "actor": f"json_extract({_DOC}, '$.actor.id')",
+    "result": f"json_extract({_DOC}, '$.result')",
+    "severity": f"json_extract({_DOC}, '$.severity')",
+    "ip": f"json_extract({_DOC}, '$.source.ip')",
+}
+PROGRESS_STEPS = 2_000  # SQLite VM steps between checks of the clock
+
+
+@contextmanager
+def _budget(conn: sqlite3.Connection, timeout_ms: int) -> Iterator[None]:
+    deadline = time.monotonic() + timeout_ms / 1000
+    conn.set_progress_handler(lambda: int(time.monotonic() > deadline), PROGRESS_STEPS)
+    try:
+        yield
+    finally:
+        conn.set_progress_handler(None, 0)
+
+
+def _within(conn: sqlite3.Connection, timeout_ms: int, work: Callable[[], R]) -> R | None:
+    try:
+        with _budget(conn, timeout_ms):
+            return work()
+    except sqlite3.OperationalError as exc:
+        if "interrupted" in str(exc):
+            return None
+        raise
+
+
+def count_matches(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, cap: int,
+                  timeout_ms: int) -> MatchCount | None:
+    source, params, order = compile_match(tenant_id, flt)
+    sql = (f"SELECT count(*), min(p) FROM (SELECT {order} AS p {source}"
+           f" ORDER BY {order} DESC LIMIT ?)")
+
+    def work() -> MatchCount:
+        count, oldest = conn.execute(sql, [*params, cap]).fetchone()
+        return MatchCount(int(count), int(count) >= cap, oldest)
+
+    return _within(conn, timeout_ms, work)
+
+
+def facet_counts(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, field: str,
+                 top: int, timeout_ms: int) -> list[FacetValue] | None:
+    source, params, _ = compile_match(tenant_id, flt)
+    if field == "target_type":
+        # Events, not targets: an event with two miners counts once for "miner".
+        targets = source.replace("WHERE", f", json_each({_DOC}, '$.targets') t WHERE", 1)
+        sql = ("SELECT value, count(*) AS n FROM (SELECT DISTINCT e.pos,"
+               f" json_extract(t.value, '$.type') AS value {targets})"
+               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT ?")
+    else:
+        sql = (f"SELECT {_EXPRESSIONS[field]} AS value, count(*) AS n {source}"
+               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT ?")
+
+    def work() -> list[FacetValue]:
+        rows: list[Any] = conn.execute(sql, [*params, top]).fetchall()
+        return [FacetValue(r[0], int(r[1])) for r in rows]
+
+    return _within(conn, timeout_ms, work)
+
+
+def histogram_counts(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter,
+                     origin_us: int, bucket_us: int,
+                     timeout_ms: int) -> list[tuple[int, int]] | None:
+    source, params, _ = compile_match(tenant_id, flt)
+    sql = (f"SELECT ((e.pos >> {POS_SHIFT}) - ?) / ? AS b, count(*) {source}"
+           " GROUP BY b ORDER BY b")
+
+    def work() -> list[tuple[int, int]]:
+        rows = conn.execute(sql, [origin_us, bucket_us, *params]).fetchall()
+        return [(origin_us + int(b) * bucket_us, int(n)) for b, n in rows]
+
+    return _within(conn, timeout_ms, work)
+
+
+def time_span(conn: sqlite3.Connection, tenant_id: int) -> tuple[int, int] | None:
+    row = conn.execute("SELECT min(pos), max(pos) FROM events WHERE tenant_id = ?",
+                       (tenant_id,)).fetchone()
+    if row is None or row[0] is None:
+        return None
+    return int(row[0]) >> POS_SHIFT, int(row[1]) >> POS_SHIFT
