@@ -121,3 +121,14 @@ def test_bucket_sizes() -> None:
     assert choose_bucket(60 * 1_000_000) == 1_000_000
     assert choose_bucket(24 * HOUR) == 1800 * 1_000_000
     assert choose_bucket(10**18) == BUCKETS[-1]
+
+
+def test_facets_past_the_sample_are_marked(tb: Trailbook, tenant: Tenant,
+                                           docs: list[dict[str, Any]]) -> None:
+    [result] = tb.facets.facets(tenant, parse_query(""), ("result",), 10, 5000, sample=20)
+    assert result.sampled is True
+    assert sum(v.count for v in result.values) == 20  # the newest 20 matches
+    newest = Counter(d["result"] for d in docs[:20])
+    assert {v.value: v.count for v in result.values} == dict(newest)
+    [whole] = tb.facets.facets(tenant, parse_query(""), ("result",), 10, 5000)
+    assert whole.sampled is False

@@ -28,7 +28,7 @@ def _total(total: Total) -> dict[str, Any]:
 
 def _facet(facet: Facet) -> dict[str, Any]:
     return {"values": [{"value": v.value, "count": v.count} for v in facet.values],
-            "timed_out": facet.timed_out}
+            "sampled": facet.sampled, "timed_out": facet.timed_out}
 
 
 def _histogram(histogram: Histogram | None) -> dict[str, Any] | None:

@@ -19,7 +19,6 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
-    FacetValue,
     MatchCount,
     StoredEvent,
     Tenant,
@@ -72,9 +71,9 @@ class Store(Protocol):
     def count_matches(
         self, tenant_id: int, flt: EventFilter, cap: int, timeout_ms: int
     ) -> MatchCount | None: ...
-    def facet_counts(
-        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
-    ) -> list[FacetValue] | None: ...
+    def newest_docs(
+        self, tenant_id: int, flt: EventFilter, limit: int, timeout_ms: int
+    ) -> list[bytes] | None: ...
     def histogram_counts(
         self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
         timeout_ms: int,

@@ -1,5 +1,6 @@
-"""Counting what a filter matches on PostgreSQL: the total (up to a cap), counts by
-field (facets) and by time bucket (histogram). Each query runs under its own
+"""Counting what a filter matches on PostgreSQL: the total (up to a cap), the newest
+matching documents (which facets are counted from) and counts by time bucket
+(histogram). Each query runs under its own
 ``statement_timeout`` and answers None, not an error, when the budget runs out."""
 
 from __future__ import annotations
@@ -12,17 +13,9 @@ from psycopg import errors as pg_errors
 
 from trailbook.query.filters import EventFilter
 from trailbook.store.postgres.search import POS_SHIFT, compile_match
-from trailbook.store.records import FacetValue, MatchCount
+from trailbook.store.records import MatchCount
 
 R = TypeVar("R")
-_EXPRESSIONS = {
-    "category": "category",
-    "action": "action",
-    "actor": "(doc::jsonb) -> 'actor' ->> 'id'",
-    "result": "(doc::jsonb) ->> 'result'",
-    "severity": "(doc::jsonb) ->> 'severity'",
-    "ip": "(doc::jsonb) -> 'source' ->> 'ip'",
-}
 
 
 def _within(conn: psycopg.Connection, timeout_ms: int,
@@ -48,24 +41,13 @@ def count_matches(conn: psycopg.Connection, tenant_id: int, flt: EventFilter, ca
     return _within(conn, timeout_ms, work)
 
 
-def facet_counts(conn: psycopg.Connection, tenant_id: int, flt: EventFilter, field: str,
-                 top: int, timeout_ms: int) -> list[FacetValue] | None:
+def newest_docs(conn: psycopg.Connection, tenant_id: int, flt: EventFilter, limit: int,
+                timeout_ms: int) -> list[bytes] | None:
     source, params = compile_match(tenant_id, flt)
-    if field == "target_type":
-        # Events, not targets: an event with two miners counts once for "miner".
-        targets = source.replace(
-            "FROM events WHERE",
-            "FROM events, jsonb_array_elements((doc::jsonb) -> 'targets') t WHERE", 1)
-        sql = ("SELECT value, count(*) AS n FROM (SELECT DISTINCT pos,"
-               f" t ->> 'type' AS value {targets}) s"
-               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT %s")
-    else:
-        sql = (f"SELECT value, n FROM (SELECT {_EXPRESSIONS[field]} AS value,"
-               f" count(*) AS n {source} GROUP BY 1) s"
-               " ORDER BY n DESC, value IS NULL, value LIMIT %s")
+    sql = f"SELECT doc {source} ORDER BY pos DESC LIMIT %s"
 
-    def work(c: psycopg.Connection) -> list[FacetValue]:
-        return [FacetValue(r[0], int(r[1])) for r in c.execute(sql, [*params, top])]
+    def work(c: psycopg.Connection) -> list[bytes]:
+        return [r[0].encode() for r in c.execute(sql, [*params, limit])]
 
     return _within(conn, timeout_ms, work)
 

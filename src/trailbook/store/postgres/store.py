@@ -36,7 +36,6 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
-    FacetValue,
     MatchCount,
     StoredEvent,
     Tenant,
@@ -349,11 +348,11 @@ class PostgresStore:
         with self._pool.connection() as conn:
             return facets.count_matches(conn, tenant_id, flt, cap, timeout_ms)
 
-    def facet_counts(
-        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
-    ) -> list[FacetValue] | None:
+    def newest_docs(
+        self, tenant_id: int, flt: EventFilter, limit: int, timeout_ms: int
+    ) -> list[bytes] | None:
         with self._pool.connection() as conn:
-            return facets.facet_counts(conn, tenant_id, flt, field, top, timeout_ms)
+            return facets.newest_docs(conn, tenant_id, flt, limit, timeout_ms)
 
     def histogram_counts(
         self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,

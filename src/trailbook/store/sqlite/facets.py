@@ -1,5 +1,6 @@
-"""Counting what a filter matches on SQLite: the total (up to a cap), counts by field
-(facets) and by time bucket (histogram). Each query stops when its time budget runs
+"""Counting what a filter matches on SQLite: the total (up to a cap), the newest
+matching documents (which facets are counted from) and counts by time bucket
+(histogram). Each query stops when its time budget runs
 out (a progress handler interrupts it) and then answers None instead of failing."""
 
 from __future__ import annotations
@@ -8,22 +9,13 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from trailbook.query.filters import EventFilter
-from trailbook.store.records import FacetValue, MatchCount
+from trailbook.store.records import MatchCount
 from trailbook.store.sqlite.search import POS_SHIFT, compile_match
 
 R = TypeVar("R")
-_DOC = "CAST(e.doc AS TEXT)"
-_EXPRESSIONS = {
-    "category": "e.category",
-    "action": "e.action",
-    "actor": f"json_extract({_DOC}, '$.actor.id')",
-    "result": f"json_extract({_DOC}, '$.result')",
-    "severity": f"json_extract({_DOC}, '$.severity')",
-    "ip": f"json_extract({_DOC}, '$.source.ip')",
-}
 PROGRESS_STEPS = 2_000  # SQLite VM steps between checks of the clock
 
 
@@ -60,22 +52,13 @@ def count_matches(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, ca
     return _within(conn, timeout_ms, work)
 
 
-def facet_counts(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, field: str,
-                 top: int, timeout_ms: int) -> list[FacetValue] | None:
-    source, params, _ = compile_match(tenant_id, flt)
-    if field == "target_type":
-        # Events, not targets: an event with two miners counts once for "miner".
-        targets = source.replace("WHERE", f", json_each({_DOC}, '$.targets') t WHERE", 1)
-        sql = ("SELECT value, count(*) AS n FROM (SELECT DISTINCT e.pos,"
-               f" json_extract(t.value, '$.type') AS value {targets})"
-               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT ?")
-    else:
-        sql = (f"SELECT {_EXPRESSIONS[field]} AS value, count(*) AS n {source}"
-               " GROUP BY value ORDER BY n DESC, value IS NULL, value LIMIT ?")
+def newest_docs(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, limit: int,
+                timeout_ms: int) -> list[bytes] | None:
+    source, params, order = compile_match(tenant_id, flt)
+    sql = f"SELECT e.doc {source} ORDER BY {order} DESC LIMIT ?"
 
-    def work() -> list[FacetValue]:
-        rows: list[Any] = conn.execute(sql, [*params, top]).fetchall()
-        return [FacetValue(r[0], int(r[1])) for r in rows]
+    def work() -> list[bytes]:
+        return [bytes(r[0]) for r in conn.execute(sql, [*params, limit])]
 
     return _within(conn, timeout_ms, work)
 

@@ -31,7 +31,6 @@ from trailbook.store.records import (
     ChainHead,
     ChainRow,
     Checkpoint,
-    FacetValue,
     MatchCount,
     StoredEvent,
     Tenant,
@@ -457,10 +456,10 @@ class SQLiteStore:
     ) -> MatchCount | None:
         return facets.count_matches(self._reader(), tenant_id, flt, cap, timeout_ms)
 
-    def facet_counts(
-        self, tenant_id: int, flt: EventFilter, field: str, top: int, timeout_ms: int
-    ) -> list[FacetValue] | None:
-        return facets.facet_counts(self._reader(), tenant_id, flt, field, top, timeout_ms)
+    def newest_docs(
+        self, tenant_id: int, flt: EventFilter, limit: int, timeout_ms: int
+    ) -> list[bytes] | None:
+        return facets.newest_docs(self._reader(), tenant_id, flt, limit, timeout_ms)
 
     def histogram_counts(
         self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
