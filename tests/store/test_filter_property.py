@@ -1,6 +1,7 @@
 """Property: for random events and random filters (negations included), what the
 store answers equals a plain-Python evaluation of the same filter over the same
-events (``trailbook.query.evaluate``), in the same order, on SQLite and PostgreSQL."""
+events (``trailbook.query.evaluate``), in the same order, on SQLite and PostgreSQL;
+and the total and the histogram count the same events."""
 
 from __future__ import annotations
 
@@ -137,3 +138,8 @@ def test_store_answers_what_the_filter_means(
     answered = [orjson.loads(e.doc)["seq"]
                 for e in tb.events.search(tenant, flt, None, 500).events]
     assert answered == expected, flt.describe()
+    total = tb.facets.total(tenant, flt, 10_000)
+    assert (total.count, total.exact) == (len(expected), True), flt.describe()
+    histogram = tb.facets.histogram(tenant, flt, 10_000)
+    assert histogram is not None
+    assert sum(n for _, n in histogram.buckets) == len(expected), flt.describe()

@@ -13,7 +13,7 @@ from typing import TypeVar
 
 from trailbook.query.filters import EventFilter
 from trailbook.store.records import MatchCount
-from trailbook.store.sqlite.search import POS_SHIFT, compile_match
+from trailbook.store.sqlite.search import POS_SHIFT, compile_match, compile_positions
 
 R = TypeVar("R")
 PROGRESS_STEPS = 2_000  # SQLite VM steps between checks of the clock
@@ -41,7 +41,7 @@ def _within(conn: sqlite3.Connection, timeout_ms: int, work: Callable[[], R]) ->
 
 def count_matches(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, cap: int,
                   timeout_ms: int) -> MatchCount | None:
-    source, params, order = compile_match(tenant_id, flt)
+    source, params, order = compile_positions(tenant_id, flt)
     sql = (f"SELECT count(*), min(p) FROM (SELECT {order} AS p {source}"
            f" ORDER BY {order} DESC LIMIT ?)")
 
@@ -66,8 +66,8 @@ def newest_docs(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, limi
 def histogram_counts(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter,
                      origin_us: int, bucket_us: int,
                      timeout_ms: int) -> list[tuple[int, int]] | None:
-    source, params, _ = compile_match(tenant_id, flt)
-    sql = (f"SELECT ((e.pos >> {POS_SHIFT}) - ?) / ? AS b, count(*) {source}"
+    source, params, position = compile_positions(tenant_id, flt)
+    sql = (f"SELECT (({position} >> {POS_SHIFT}) - ?) / ? AS b, count(*) {source}"
            " GROUP BY b ORDER BY b")
 
     def work() -> list[tuple[int, int]]:

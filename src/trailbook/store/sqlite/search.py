@@ -176,6 +176,20 @@ def compile_match(
             params, "f.rowid")
 
 
+def compile_positions(tenant_id: int, flt: EventFilter) -> tuple[str, list[object], str]:
+    """Like ``compile_match``, for queries that need only the positions of the matches
+    (counts, histograms): on the full-text path without a check of the address in the
+    document, the index alone answers (its match holds a tenant token), with no join
+    to the events table."""
+    exclude = flt.excluded()
+    networks = [*flt.ips, *(exclude.ips if exclude else ())]
+    if not _needs_fulltext(flt) or any(not T.network_lookup(n).exact for n in networks):
+        return compile_match(tenant_id, flt)
+    low, high = pos_bounds(flt, None)
+    return ("FROM events_fts f WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid < ?",
+            [match_expression(tenant_id, flt), low, high], "f.rowid")
+
+
 def compile_search(
     tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
 ) -> tuple[str, list[object]]:
