@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import msgspec
+import psycopg
 import pytest
 
 from trailbook.model.event import EventIn
@@ -119,6 +120,9 @@ def test_an_altered_source_stops_the_copy_at_the_bad_seq(
     copied = cli(data, "copy", "--from", str(data / "trailbook.db"), "--to", database_url)
     assert copied.returncode == 1
     assert "not whole at seq 42" in " ".join(copied.stderr.split())
+    assert "Nothing was copied" in " ".join(copied.stderr.split())
+    with psycopg.connect(database_url) as conn:  # the target was not even migrated into
+        assert conn.execute("SELECT to_regclass('tenants')").fetchone() == (None,)
 
 
 def test_copy_to_the_same_database_is_refused(tmp_path: Path) -> None:

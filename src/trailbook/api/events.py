@@ -16,6 +16,16 @@ from trailbook.service.events import DEFAULT_PAGE, MAX_PAGE
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
+
+def filter_params(request: Request, *own: str) -> dict[str, list[str]]:
+    """The query string's filter parameters (every value of each), without the
+    endpoint's ``own`` ones; ``filter_from_params`` refuses any it does not know."""
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key not in own:
+            params.setdefault(key, []).append(value)
+    return params
+
 JSON = "application/json"
 MultiQuery = Annotated[list[str] | None, Query()]
 OneQuery = Annotated[str | None, Query()]
@@ -121,10 +131,7 @@ async def list_events(
 ) -> Response:
     principal = await authenticate(request, "read")
     tb: Trailbook = request.app.state.trailbook
-    raw: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        raw.setdefault(key, []).append(value)
-    params = {k: v for k, v in raw.items() if k not in ("cursor", "limit", "query")}
+    params = filter_params(request, "cursor", "limit", "query")
 
     def work() -> bytes:
         flt = combine(query, params)

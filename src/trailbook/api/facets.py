@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trailbook.api.auth import authenticate
+from trailbook.api.events import filter_params
 from trailbook.model.timefmt import format_us
 from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
@@ -64,10 +65,7 @@ async def get_facets(
 ) -> Response:
     principal = await authenticate(request, "read")
     tb: Trailbook = request.app.state.trailbook
-    raw: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        raw.setdefault(key, []).append(value)
-    params = {k: v for k, v in raw.items() if k not in _OWN}
+    params = filter_params(request, *_OWN)
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else (
         FACET_FIELDS)
 

@@ -31,7 +31,6 @@ def copy(
         signer = _trail_key(from_settings, to_settings, signed=src.has_checkpoints())
         dst = open_store(to_settings)
         try:
-            dst.migrate()
             total = events_to_copy(src)
             with progress_bar("copying events") as bar:
                 task = bar.add_task("copy", total=total)

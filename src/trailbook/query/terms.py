@@ -9,14 +9,14 @@ itself. The query compiler makes the same tokens from a filter's values."""
 from __future__ import annotations
 
 import socket
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from hashlib import blake2b
 from typing import Any
 
 import msgspec
 
-from trailbook.query.filters import IPNetwork
+from trailbook.query.filters import EventFilter, IPNetwork
 from trailbook.query.tsvector import tsvector_text
 
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
@@ -227,3 +227,47 @@ def build_terms(
 @lru_cache(maxsize=4096)
 def _action_words(action: str) -> str:
     return action.replace(".", " ").replace("_", " ")
+
+
+def key_token_groups(tenant_id: int, flt: EventFilter) -> list[list[str]]:
+    """The key tokens of ``flt``'s exact-value fields: one group per set field, its
+    tokens OR-ed, the groups AND-ed. Each store's compiler writes them in its own
+    syntax."""
+    t = tenant_id
+    groups: list[list[str]] = []
+
+    def add(code: str, values: tuple[str, ...]) -> None:
+        if values:
+            groups.append([key_token(code, t, v) for v in values])
+
+    add(CATEGORY, flt.categories)
+    actions = [key_token(ACTION, t, a) for a in flt.actions]
+    actions += [key_token(ACTION_PREFIX, t, p) for p in flt.action_prefixes]
+    if actions:
+        groups.append(actions)
+    add(ACTION_TYPE, flt.action_types)
+    add(SEVERITY, flt.severities)
+    add(RESULT, flt.results)
+    add(ACTOR_ID, flt.actor_ids)
+    add(ACTOR_EMAIL, tuple(normalize_email(e) for e in flt.actor_emails))
+    add(ACTOR_TYPE, flt.actor_types)
+    add(TARGET_ID, flt.target_ids)
+    add(TARGET_TYPE, flt.target_types)
+    add(SCOPE, flt.scopes)
+    add(REQUEST_ID, flt.request_ids)
+    add(SESSION_ID, flt.session_ids)
+    if flt.ips:
+        groups.append([tok for network in flt.ips for tok in ip_network_tokens(t, network)])
+    return groups
+
+
+def inexact_networks(networks: tuple[IPNetwork, ...]) -> list[IPNetwork]:
+    """The networks whose tokens also match addresses around them: the store checks
+    the address in the document for these."""
+    return [n for n in networks if not network_lookup(n).exact]
+
+
+def exact_networks_only(flt: EventFilter) -> EventFilter:
+    """``flt`` without its inexact networks (an exclusion can leave out by token only
+    the networks its tokens cover exactly; the rest is checked on the document)."""
+    return replace(flt, ips=tuple(n for n in flt.ips if network_lookup(n).exact))

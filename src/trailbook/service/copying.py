@@ -1,8 +1,9 @@
 """Moving a whole trail from one store to another (SQLite to PostgreSQL, or back).
 
-Every event is appended again, in seq order, with its stored canonical bytes: sealed
-at the same seq after the same chain, it must get the same hash, and the copy stops
-at the first event that does not (the source was altered). Tenants, their categories,
+The source must verify (chain and signed checkpoints) before anything is written.
+Then every event is appended again, in seq order, with its stored canonical bytes:
+sealed at the same seq after the same chain, it must get the same hash, and the copy
+stops at the first event that does not. Tenants, their categories,
 API keys (hashes only) and signed checkpoints go across too; afterwards every copied
 tenant is verified in the target against the checkpoints, with the trail's key."""
 
@@ -45,19 +46,30 @@ def copy_trail(
     source: Store, target: Store, signer: Signer,
     progress: Callable[[int], None] = lambda done: None,
 ) -> list[CopiedTenant]:
-    """Copy every tenant of ``source`` into ``target``, which must hold none of the
-    same names. ``progress`` is called with the number of events just copied."""
+    """Copy every tenant of ``source`` into ``target`` (migrated here, after the
+    source verified), which must hold none of the same names. ``progress`` is called
+    with the number of events just copied."""
     tenants = source.list_tenants()
+    # The source is verified whole first, so that a damaged trail leaves the target
+    # untouched (instead of half copied up to the damage).
+    for tenant in tenants:
+        report = IntegrityService(source, signer).verify(tenant)
+        first = report.first_problem
+        if first is not None:
+            raise IntegrityFailure(
+                f"the source trail of tenant {tenant.name!r} is not whole at seq "
+                f"{first.seq}: {first.kind} ({first.detail}); run 'trailbook verify' on "
+                "the source. Nothing was copied.",
+                [ErrorDetail("seq", str(first.seq))],
+            )
+    target.migrate()
     clashes = [t.name for t in tenants if target.get_tenant(t.name) is not None]
     if clashes:
         raise Conflict(
             "the target already holds tenants of these names; copy into an empty database",
             [ErrorDetail("tenant", name) for name in clashes],
         )
-    copied = []
-    for tenant in tenants:
-        copied.append(_copy_tenant(source, target, signer, tenant, progress))
-    return copied
+    return [_copy_tenant(source, target, signer, tenant, progress) for tenant in tenants]
 
 
 def _copy_tenant(
@@ -118,8 +130,10 @@ def _copy_batch(
 
 
 def _broken(tenant: Tenant, seq: int, why: str) -> IntegrityFailure:
+    """The source changed under the copy, after it verified."""
     return IntegrityFailure(
         f"the source trail of tenant {tenant.name!r} is not whole at seq {seq}: {why}; "
-        "run 'trailbook verify' on the source. Nothing after it was copied.",
+        "run 'trailbook verify' on the source. The target holds what came before it: "
+        "empty it before copying again.",
         [ErrorDetail("seq", str(seq))],
     )

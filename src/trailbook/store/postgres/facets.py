@@ -12,7 +12,8 @@ import psycopg
 from psycopg import errors as pg_errors
 
 from trailbook.query.filters import EventFilter
-from trailbook.store.postgres.search import POS_SHIFT, compile_match
+from trailbook.store.positions import POS_SHIFT
+from trailbook.store.postgres.search import compile_match
 from trailbook.store.records import MatchCount
 
 R = TypeVar("R")

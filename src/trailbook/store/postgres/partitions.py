@@ -1,16 +1,17 @@
 """Monthly partitions of the events table.
 
-Events are partitioned by ``pos`` (occurred_at in microseconds << 10 | slot), so a
-calendar month (UTC) is a ``pos`` range. The service creates the previous month, the current
-one and the next few ahead of time (at start and once a day); an event outside them lands in the
-default partition, which keeps it as safely, only without pruning."""
+Events are partitioned by ``pos`` (``trailbook.store.positions``), so a calendar month
+(UTC) is a pos range. The service creates the previous month, the current one and
+the next few ahead of time (at start and every six hours); an event outside them
+lands in the default partition, which keeps it as safely, only without pruning."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-POS_SHIFT = 10
+from trailbook.store.positions import POS_SHIFT
+
 MONTHS_AHEAD = 3
 
 

@@ -10,50 +10,15 @@ time-ordered walk for common ones."""
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 
 from trailbook.query import terms as T
 from trailbook.query.filters import EventFilter
+from trailbook.store.positions import pos_bounds
 from trailbook.store.postgres import fulltext as F
 
 _COLUMNS = "pos, seq, doc, hash"
 _IP_IN = "trailbook_source_ip(doc) <<= %s::inet"
 _QUOTED = re.compile(r'"([^"]*)"')
-
-POS_SHIFT = 10
-MAX_POS = 2**63 - 1
-
-
-def _key_groups(t: int, flt: EventFilter) -> list[str]:
-    groups: list[list[str]] = []
-
-    def add(code: str, values: tuple[str, ...]) -> None:
-        if values:
-            groups.append([T.key_token(code, t, v) for v in values])
-
-    add(T.CATEGORY, flt.categories)
-    actions = [T.key_token(T.ACTION, t, a) for a in flt.actions]
-    actions += [T.key_token(T.ACTION_PREFIX, t, p) for p in flt.action_prefixes]
-    if actions:
-        groups.append(actions)
-    add(T.ACTION_TYPE, flt.action_types)
-    add(T.SEVERITY, flt.severities)
-    add(T.RESULT, flt.results)
-    add(T.ACTOR_ID, flt.actor_ids)
-    add(T.ACTOR_EMAIL, tuple(T.normalize_email(e) for e in flt.actor_emails))
-    add(T.ACTOR_TYPE, flt.actor_types)
-    add(T.TARGET_ID, flt.target_ids)
-    add(T.TARGET_TYPE, flt.target_types)
-    add(T.SCOPE, flt.scopes)
-    add(T.REQUEST_ID, flt.request_ids)
-    add(T.SESSION_ID, flt.session_ids)
-    if flt.ips:
-        ip_tokens: list[str] = []
-        for network in flt.ips:
-            ip_tokens.extend(T.ip_network_tokens(t, network))
-        groups.append(ip_tokens)
-    return [F.any_of([F.lexeme(tok, F.KEYS) for tok in group]) for group in groups]
-
 
 def _prefix_words(text: str, weight: str) -> str | None:
     found = F.words(text)
@@ -71,7 +36,8 @@ def _free_text(text: str) -> str | None:
 
 def _conditions(tenant_id: int, flt: EventFilter) -> list[str]:
     """One tsquery condition per set field of ``flt`` (time and exclusions aside)."""
-    conditions = _key_groups(tenant_id, flt)
+    conditions = [F.any_of([F.lexeme(tok, F.KEYS) for tok in group])
+                  for group in T.key_token_groups(tenant_id, flt)]
     if flt.actor:
         actor = _prefix_words(flt.actor, F.ACTOR)
         if actor:
@@ -96,21 +62,11 @@ def tsquery_text(tenant_id: int, flt: EventFilter) -> str | None:
     exclude = flt.excluded()
     if exclude is not None:
         # Inexact networks are left out by the SQL condition instead (see below).
-        exact_only = replace(exclude, ips=tuple(
-            n for n in exclude.ips if T.network_lookup(n).exact))
-        negated = _conditions(tenant_id, exact_only)
+        negated = _conditions(tenant_id, T.exact_networks_only(exclude))
         if negated:
             conditions.append("!" + F.any_of(negated) if len(negated) > 1
                               else "!" + negated[0])
     return F.all_of(conditions) if conditions else None
-
-
-def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
-    low = (flt.since_us << POS_SHIFT) if flt.since_us is not None else 0
-    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else MAX_POS
-    if before_pos is not None:
-        high = min(high, before_pos)
-    return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
 
 
 def compile_match(
@@ -124,13 +80,12 @@ def compile_match(
     if query is not None:
         where.append("search @@ %s::tsquery")
         params.append(query)
-    inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
-    if inexact:
+    if T.inexact_networks(flt.ips):
         # The tokens matched the indexed prefix around each network; keep the inside.
         where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
         params += [str(n) for n in flt.ips]
     exclude = flt.excluded()
-    left_out = [n for n in exclude.ips if not T.network_lookup(n).exact] if exclude else []
+    left_out = T.inexact_networks(exclude.ips) if exclude else []
     if left_out:
         where.append("NOT coalesce(" + " OR ".join(_IP_IN for _ in left_out) + ", false)")
         params += [str(n) for n in left_out]

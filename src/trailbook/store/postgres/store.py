@@ -21,11 +21,12 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg_pool import ConnectionPool
 
-from trailbook.errors import Conflict, ErrorDetail, StorageError, idempotency_conflict
-from trailbook.integrity.chain import GENESIS, seal
+from trailbook.errors import Conflict, ErrorDetail, StorageError
+from trailbook.integrity.chain import GENESIS
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import months_to_keep
@@ -40,10 +41,10 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 
 log = logging.getLogger("trailbook.store.postgres")
 
-SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
 PARTITION_LOCK = 0x7462706172740000  # pg_advisory_xact_lock key for partition DDL
 
 _EVENT_COLUMNS = (
@@ -66,23 +67,20 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def conninfo(url: str) -> str:
-    """libpq takes postgresql:// and postgres:// URLs as they are."""
-    return url
-
-
 class PostgresStore:
     keeps_search_vector = True
 
-    def __init__(self, url: str, *, pool_size: int = 8, create: bool = True) -> None:
+    def __init__(self, url: str, *, pool_size: int = 8) -> None:
+        """Connect to an existing database (its administrator makes it; Trailbook makes
+        its tables with ``migrate``)."""
         self.url = redact(url)
         try:  # one direct attempt first: a wrong URL fails at once, not after retries
-            psycopg.connect(conninfo(url), connect_timeout=10).close()
+            psycopg.connect(url, connect_timeout=10).close()
         except psycopg.Error as exc:
             reason = " ".join(str(exc).split())
             raise StorageError(f"cannot connect to PostgreSQL at {self.url}: {reason}") from None
         self._pool = ConnectionPool(
-            conninfo(url), min_size=1, max_size=max(pool_size, 2),
+            url, min_size=1, max_size=max(pool_size, 2),
             kwargs={"autocommit": True}, open=False, name="trailbook",
         )
         try:
@@ -101,7 +99,6 @@ class PostgresStore:
                     "Trailbook needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')"
                 )
             migrations.refuse_newer(migrations.current_version(conn), self.url)
-        del create  # a PostgreSQL database is made by its administrator, not here
 
     def close(self) -> None:
         self._pool.close()
@@ -267,34 +264,23 @@ class PostgresStore:
             ).fetchone()
             if head is None:
                 raise StorageError(f"no chain for tenant {tenant.name!r} (id {tenant.id})")
-            seq, prev = int(head[0]), bytes(head[1])
-            results: list[Appended | None] = [None] * len(events)
-            fresh, repeats = _resolve_idempotency(conn, tenant.id, events, results)
-            sealed: list[tuple[int, int, bytes, bytes]] = []
-            for index in fresh:
-                seq += 1
-                event = events[index]
-                before = prev
-                canonical, prev = seal(before, seq, event.canonical_head, event.canonical_tail)
-                sealed.append((index, seq, canonical, prev))
-                results[index] = Appended(event.id, seq, prev, False, before)
-            if sealed:
+            keys = idempotency_keys(events)
+            batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
+                                int(head[0]), bytes(head[1]))
+            if batch.sealed:
                 # A partitioned table cannot hold a unique (tenant_id, seq) index, so
                 # the next seq is checked here, under the lock.
                 if conn.execute("SELECT 1 FROM events WHERE tenant_id = %s AND seq = %s",
-                                (tenant.id, sealed[0][1])).fetchone():
+                                (tenant.id, batch.sealed[0][1])).fetchone():
                     raise StorageError(
                         "the stored chain head is behind the stored events, so new events "
                         "cannot be sealed; run 'trailbook verify' (the database was altered)"
                     )
-                self._insert(conn, tenant.id, events, sealed)
+                self._insert(conn, tenant.id, events, batch.sealed)
+                seq, prev = batch.head
                 conn.execute("UPDATE chain_heads SET seq = %s, hash = %s WHERE tenant_id = %s",
                              (seq, prev, tenant.id))
-        for index, first in repeats:
-            stored = results[first]
-            assert stored is not None
-            results[index] = Appended(stored.id, stored.seq, stored.hash, True)
-        return [r for r in results if r is not None]
+        return batch.answers()
 
     def _insert(
         self,
@@ -433,52 +419,20 @@ class PostgresStore:
         return self._one("SELECT 1 FROM checkpoints LIMIT 1", ()) is not None
 
     def idempotency_digests(self, tenant_id: int, keys: list[str]) -> dict[str, bytes]:
-        rows = self._all(
-            "SELECT key, digest FROM idempotency_keys WHERE tenant_id = %s AND key = ANY(%s)",
-            (tenant_id, keys),
-        )
-        return {key: bytes(digest) for key, digest in rows}
+        """The stored digests of those of ``keys`` already used in this tenant."""
+        with self._pool.connection() as conn:
+            stored = _stored_keys(conn, tenant_id, keys)
+        return {key: found.digest for key, found in stored.items()}
 
 
-def _resolve_idempotency(
-    conn: psycopg.Connection,
-    tenant_id: int,
-    events: list[PreparedEvent],
-    results: list[Appended | None],
-) -> tuple[list[int], list[tuple[int, int]]]:
-    """Fill ``results`` for repeats of stored events. Return the indexes to store, and
-    (index, first index) for keys repeated inside this batch."""
-    keys = [e.idempotency_key for e in events if e.idempotency_key is not None]
-    stored: dict[str, Any] = {}
-    if keys:
-        for row in conn.execute(
+def _stored_keys(conn: psycopg.Connection, tenant_id: int,
+                 keys: list[str]) -> dict[str, StoredKey]:
+    return {
+        key: StoredKey(bytes(digest), str(event_id), int(seq), bytes(hash_))
+        for key, digest, event_id, seq, hash_ in conn.execute(
             "SELECT key, digest, id, seq, hash FROM idempotency_keys"
-            " WHERE tenant_id = %s AND key = ANY(%s)",
-            (tenant_id, keys),
-        ):
-            stored[row[0]] = row
-    fresh: list[int] = []
-    repeats: list[tuple[int, int]] = []
-    seen: dict[str, int] = {}
-    for index, event in enumerate(events):
-        key = event.idempotency_key
-        if key is None:
-            fresh.append(index)
-            continue
-        if key in seen:
-            if events[seen[key]].idempotency_digest != event.idempotency_digest:
-                raise idempotency_conflict(key)
-            repeats.append((index, seen[key]))
-            continue
-        found = stored.get(key)
-        if found is None:
-            seen[key] = index
-            fresh.append(index)
-            continue
-        if bytes(found[1]) != event.idempotency_digest:
-            raise idempotency_conflict(key)
-        results[index] = Appended(str(found[2]), int(found[3]), bytes(found[4]), True)
-    return fresh, repeats
+            " WHERE tenant_id = %s AND key = ANY(%s)", (tenant_id, keys))
+    }
 
 
 class _JsonParts(msgspec.Struct):

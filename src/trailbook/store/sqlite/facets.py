@@ -12,8 +12,9 @@ from contextlib import contextmanager
 from typing import TypeVar
 
 from trailbook.query.filters import EventFilter
+from trailbook.store.positions import POS_SHIFT
 from trailbook.store.records import MatchCount
-from trailbook.store.sqlite.search import POS_SHIFT, compile_match, compile_positions
+from trailbook.store.sqlite.search import compile_match, compile_positions
 
 R = TypeVar("R")
 PROGRESS_STEPS = 2_000  # SQLite VM steps between checks of the clock

@@ -13,17 +13,16 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import replace
 
 from trailbook.query import terms as T
 from trailbook.query.filters import EventFilter
+from trailbook.store.positions import pos_bounds
 
 _COLUMNS = "e.pos, e.seq, e.doc, e.hash"
 _IP_IN = "trailbook_ip_in(json_extract(CAST(e.doc AS TEXT), '$.source.ip'), ?)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
 
-POS_SHIFT = 10  # pos = occurred_us << 10 | slot
 
 
 def _or(tokens: list[str]) -> str:
@@ -61,41 +60,9 @@ def prefix_words_query(column: str, text: str) -> str | None:
     return f"{column} : (" + " AND ".join(f'"{w}"*' for w in words) + ")"
 
 
-def _key_conditions(t: int, flt: EventFilter) -> list[str]:
-    """One OR-group of key tokens per set field."""
-    groups: list[list[str]] = []
-
-    def add(code: str, values: tuple[str, ...]) -> None:
-        if values:
-            groups.append([T.key_token(code, t, v) for v in values])
-
-    add(T.CATEGORY, flt.categories)
-    actions = [T.key_token(T.ACTION, t, a) for a in flt.actions]
-    actions += [T.key_token(T.ACTION_PREFIX, t, p) for p in flt.action_prefixes]
-    if actions:
-        groups.append(actions)
-    add(T.ACTION_TYPE, flt.action_types)
-    add(T.SEVERITY, flt.severities)
-    add(T.RESULT, flt.results)
-    add(T.ACTOR_ID, flt.actor_ids)
-    add(T.ACTOR_EMAIL, tuple(T.normalize_email(e) for e in flt.actor_emails))
-    add(T.ACTOR_TYPE, flt.actor_types)
-    add(T.TARGET_ID, flt.target_ids)
-    add(T.TARGET_TYPE, flt.target_types)
-    add(T.SCOPE, flt.scopes)
-    add(T.REQUEST_ID, flt.request_ids)
-    add(T.SESSION_ID, flt.session_ids)
-    if flt.ips:
-        ip_tokens: list[str] = []
-        for network in flt.ips:
-            ip_tokens.extend(T.ip_network_tokens(t, network))
-        groups.append(ip_tokens)
-    return ["keys : " + _or(group) for group in groups]
-
-
 def _conditions(tenant_id: int, flt: EventFilter) -> list[str]:
     """One FTS5 condition per set field of ``flt`` (time and exclusions aside)."""
-    conditions = _key_conditions(tenant_id, flt)
+    conditions = ["keys : " + _or(group) for group in T.key_token_groups(tenant_id, flt)]
     if flt.actor:
         expr = prefix_words_query("actor", flt.actor)
         if expr:
@@ -124,9 +91,7 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
     exclude = flt.excluded()
     if exclude is not None:
         # Inexact networks are left out by the SQL condition instead (see below).
-        exact_only = replace(exclude, ips=tuple(
-            n for n in exclude.ips if T.network_lookup(n).exact))
-        negated = _conditions(tenant_id, exact_only)
+        negated = _conditions(tenant_id, T.exact_networks_only(exclude))
         if negated:
             expression = f"({expression}) NOT (" + " OR ".join(
                 f"({c})" for c in negated) + ")"
@@ -136,18 +101,6 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
 def _needs_fulltext(flt: EventFilter) -> bool:
     return any(getattr(flt, name) not in (None, ()) for name in EventFilter.__slots__
                if name not in ("since_us", "until_us"))
-
-
-MAX_POS = 2**63 - 1
-
-
-def pos_bounds(flt: EventFilter, before_pos: int | None) -> tuple[int, int]:
-    """The filter's time range as a ``pos`` range, clamped to SQLite's integers."""
-    low = (flt.since_us << POS_SHIFT) if flt.since_us is not None else 0
-    high = (flt.until_us << POS_SHIFT) if flt.until_us is not None else MAX_POS
-    if before_pos is not None:
-        high = min(high, before_pos)
-    return min(max(low, 0), MAX_POS), min(max(high, 0), MAX_POS)
 
 
 def compile_match(
@@ -163,12 +116,11 @@ def compile_match(
     # join stops at the limit; rows the index over-matches are dropped on the way.
     where = ["events_fts MATCH ?", "f.rowid >= ?", "f.rowid < ?", "e.tenant_id = ?"]
     params: list[object] = [match_expression(tenant_id, flt), low, high, tenant_id]
-    inexact = [n for n in flt.ips if not T.network_lookup(n).exact]
-    if inexact:
+    if T.inexact_networks(flt.ips):
         where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
         params += [str(n) for n in flt.ips]
     exclude = flt.excluded()
-    left_out = [n for n in exclude.ips if not T.network_lookup(n).exact] if exclude else []
+    left_out = T.inexact_networks(exclude.ips) if exclude else []
     if left_out:
         where.append("NOT (" + " OR ".join(_IP_IN for _ in left_out) + ")")
         params += [str(n) for n in left_out]
@@ -182,8 +134,8 @@ def compile_positions(tenant_id: int, flt: EventFilter) -> tuple[str, list[objec
     document, the index alone answers (its match holds a tenant token), with no join
     to the events table."""
     exclude = flt.excluded()
-    networks = [*flt.ips, *(exclude.ips if exclude else ())]
-    if not _needs_fulltext(flt) or any(not T.network_lookup(n).exact for n in networks):
+    if not _needs_fulltext(flt) or T.inexact_networks(
+            (*flt.ips, *(exclude.ips if exclude else ()))):
         return compile_match(tenant_id, flt)
     low, high = pos_bounds(flt, None)
     return ("FROM events_fts f WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid < ?",

@@ -20,11 +20,12 @@ from typing import Any
 
 import orjson
 
-from trailbook.errors import Conflict, ErrorDetail, StorageError, idempotency_conflict
-from trailbook.integrity.chain import GENESIS, seal
+from trailbook.errors import Conflict, ErrorDetail, StorageError
+from trailbook.integrity.chain import GENESIS
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
     ApiKey,
     Appended,
@@ -35,10 +36,10 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.sqlite import facets, migrations
 from trailbook.store.sqlite.search import compile_search, ip_in
 
-SLOTS_PER_MICROSECOND = 1024  # pos = occurred_us << 10 | slot
 PAGE_SIZE = 8192  # bytes; see _connect
 
 _EVENT_COLUMNS = "pos, tenant_id, seq, id, category, action, idem_key, idem_digest, hash, doc"
@@ -310,68 +311,18 @@ class SQLiteStore:
                 "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant.id,)
             ).fetchone()
             seq, prev = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
-            results: list[Appended | None] = [None] * len(events)
-            fresh, repeats = self._resolve_idempotency(conn, tenant.id, events, results)
-            sealed = []
-            for index in fresh:
-                seq += 1
-                event = events[index]
-                before = prev
-                canonical, prev = seal(before, seq, event.canonical_head, event.canonical_tail)
-                sealed.append((index, seq, canonical, prev))
-                results[index] = Appended(event.id, seq, prev, False, before)
-            if sealed:
-                self._insert(conn, tenant.id, events, sealed)
+            keys = idempotency_keys(events)
+            batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
+                                seq, prev)
+            if batch.sealed:
+                self._insert(conn, tenant.id, events, batch.sealed)
                 conn.execute(
                     "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
                     " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
                     " hash = excluded.hash",
-                    (tenant.id, seq, prev),
+                    (tenant.id, *batch.head),
                 )
-        for index, first in repeats:
-            stored = results[first]
-            assert stored is not None
-            results[index] = Appended(stored.id, stored.seq, stored.hash, True)
-        return [r for r in results if r is not None]
-
-    @staticmethod
-    def _resolve_idempotency(
-        conn: sqlite3.Connection,
-        tenant_id: int,
-        events: list[PreparedEvent],
-        results: list[Appended | None],
-    ) -> tuple[list[int], list[tuple[int, int]]]:
-        """Fill ``results`` for repeats of stored events. Return the indexes to store,
-        and (index, first index) for keys repeated inside this batch."""
-        fresh: list[int] = []
-        repeats: list[tuple[int, int]] = []
-        seen: dict[str, int] = {}
-        for index, event in enumerate(events):
-            key = event.idempotency_key
-            if key is None:
-                fresh.append(index)
-                continue
-            if key in seen:
-                first = events[seen[key]]
-                if first.idempotency_digest != event.idempotency_digest:
-                    raise idempotency_conflict(key)
-                repeats.append((index, seen[key]))
-                continue
-            row = conn.execute(
-                "SELECT id, seq, hash, idem_digest FROM events"
-                " WHERE tenant_id = ? AND idem_key = ?",
-                (tenant_id, key),
-            ).fetchone()
-            if row is None:
-                seen[key] = index
-                fresh.append(index)
-                continue
-            if bytes(row[3]) != event.idempotency_digest:
-                raise idempotency_conflict(key)
-            results[index] = Appended(
-                str(uuid.UUID(bytes=bytes(row[0]))), int(row[1]), bytes(row[2]), True
-            )
-        return fresh, repeats
+        return batch.answers()
 
     def _insert(
         self,
@@ -558,17 +509,22 @@ class SQLiteStore:
 
     def idempotency_digests(self, tenant_id: int, keys: list[str]) -> dict[str, bytes]:
         """The stored digests of those of ``keys`` already used in this tenant."""
-        found: dict[str, bytes] = {}
-        conn = self._reader()
-        for start in range(0, len(keys), 500):
-            chunk = keys[start:start + 500]
-            marks = ", ".join("?" * len(chunk))
-            for key, digest in conn.execute(
-                f"SELECT idem_key, idem_digest FROM events WHERE tenant_id = ?"
-                f" AND idem_key IN ({marks})", (tenant_id, *chunk)
-            ):
-                found[key] = bytes(digest)
-        return found
+        stored = _stored_keys(self._reader(), tenant_id, keys)
+        return {key: found.digest for key, found in stored.items()}
+
+
+def _stored_keys(conn: sqlite3.Connection, tenant_id: int,
+                 keys: list[str]) -> dict[str, StoredKey]:
+    found: dict[str, StoredKey] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        for key, digest, event_id, seq, hash_ in conn.execute(
+            "SELECT idem_key, idem_digest, id, seq, hash FROM events WHERE tenant_id = ?"
+            f" AND idem_key IN ({', '.join('?' * len(chunk))})", (tenant_id, *chunk)
+        ):
+            found[key] = StoredKey(bytes(digest), str(uuid.UUID(bytes=bytes(event_id))),
+                                   int(seq), bytes(hash_))
+    return found
 
 
 def _bytes(value: object) -> bytes:
