@@ -27,10 +27,13 @@ from fastapi.testclient import TestClient
 
 from trailbook.api.app import create_app
 from trailbook.service.app import Trailbook
+from trailbook.service.keys import hash_secret
 from trailbook.settings import load_settings
 from trailbook.store.records import Tenant
 
 POSTGRES_URL_VARIABLE = "TRAILBOOK_TEST_POSTGRES_URL"
+# argon2 at its cheapest: tests sign in hundreds of times (the default costs ~50 ms).
+CHEAP_PASSWORDS = {"password_hash_time_cost": 1, "password_hash_memory_kib": 64}
 
 
 @pytest.fixture
@@ -90,7 +93,8 @@ def with_schema(url: str, schema: str) -> str:
 @pytest.fixture
 def tb(data_dir: Path, database_url: str | None) -> Iterator[Trailbook]:
     instance = Trailbook.open(load_settings(
-        data_dir=data_dir, database_url=database_url, checkpoint_every_events=100))
+        data_dir=data_dir, database_url=database_url, checkpoint_every_events=100,
+        **CHEAP_PASSWORDS))
     yield instance
     instance.close()
 
@@ -100,9 +104,20 @@ def tenant(tb: Trailbook) -> Tenant:
     return tb.tenants.create("acme")
 
 
+def setup_key(tb: Trailbook, tenant: Tenant, scopes: tuple[str, ...] = ("ingest", "read"),
+              name: str = "tests") -> str:
+    """A key made straight in the store, as test setup: unlike ``tb.keys.create`` it
+    leaves no ``api_key.create`` event in the tenant's trail, so tests count their own
+    events from seq 1."""
+    secret = f"tb_{uuid.uuid4().hex}"
+    tb.store.add_api_key(tenant.id, name, secret[:10], hash_secret(secret), scopes,
+                         "2026-01-01T00:00:00.000000Z", None)
+    return secret
+
+
 @pytest.fixture
 def api_key(tb: Trailbook, tenant: Tenant) -> str:
-    return tb.keys.create(tenant, "tests", ("ingest", "read"))[1]
+    return setup_key(tb, tenant)
 
 
 @pytest.fixture
@@ -127,6 +142,9 @@ class RunningServer:
     data_dir: Path
     process: subprocess.Popen[bytes]
     env: dict[str, str]
+    # The acme trail's last seq before the test: `init` audits the key and the owner
+    # it makes, in the trail's admin category.
+    setup_seq: int = 0
 
     def cli(self, *args: str, check: bool = False) -> subprocess.CompletedProcess[str]:
         """Run the `trailbook` CLI against this server's data folder."""
@@ -147,11 +165,25 @@ def serve_args() -> list[str]:
 
 
 @pytest.fixture
-def server(tmp_path: Path, serve_args: list[str],
+def server_env() -> dict[str, str]:
+    """Extra settings of the served process (``{"session_idle_seconds": "2"}``); a test
+    parametrizes this to change them."""
+    return {}
+
+
+# The owner `trailbook init` makes for the server's tenant.
+SERVER_OWNER = ("owner@acme.example", "server owner password 1")
+
+
+@pytest.fixture
+def server(tmp_path: Path, serve_args: list[str], server_env: dict[str, str],
            database_url: str | None) -> Iterator[RunningServer]:
     """`trailbook init` then `trailbook serve` as a real process on a free port."""
     data = tmp_path / "server-data"
-    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data)}
+    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data),
+           "TRAILBOOK_OWNER_EMAIL": SERVER_OWNER[0], "TRAILBOOK_OWNER_PASSWORD": SERVER_OWNER[1],
+           **{f"TRAILBOOK_{k.upper()}": str(v) for k, v in CHEAP_PASSWORDS.items()},
+           **{f"TRAILBOOK_{k.upper()}": v for k, v in server_env.items()}}
     if database_url:
         env["TRAILBOOK_DATABASE_URL"] = database_url
     init = subprocess.run([sys.executable, "-m", "trailbook", "init", "--tenant", "acme"],
@@ -175,7 +207,9 @@ def server(tmp_path: Path, serve_args: list[str],
                 process.kill()
                 raise RuntimeError("trailbook serve did not start") from None
             time.sleep(0.1)
-    yield RunningServer(base, key, data, process, env)
+    setup_seq = httpx.get(f"{base}/api/v1/verify", headers={"Authorization": f"Bearer {key}"},
+                          timeout=60).json()["last_seq"]
+    yield RunningServer(base, key, data, process, env, setup_seq)
     process.terminate()
     try:
         process.wait(timeout=30)

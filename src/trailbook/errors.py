@@ -92,8 +92,33 @@ class Unauthenticated(TrailbookError):
 
 
 class Forbidden(TrailbookError):
+    """The caller is known but may not do this; ``permission`` names what they lack."""
+
     code = "forbidden"
     status = 403
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None,
+                 permission: str | None = None) -> None:
+        super().__init__(message, details)
+        self.permission = permission
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.message, self.details, self.permission))
+
+
+class RateLimited(TrailbookError):
+    """Too many attempts: try again after ``retry_after`` seconds."""
+
+    code = "rate_limited"
+    status = 429
+
+    def __init__(self, message: str, details: list[ErrorDetail] | None = None,
+                 retry_after: int = 1) -> None:
+        super().__init__(message, details)
+        self.retry_after = retry_after
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (self.__class__, (self.message, self.details, self.retry_after))
 
 
 class NotFound(TrailbookError):

@@ -53,6 +53,20 @@ class Settings(BaseSettings):
     # PostgreSQL: connections per process (API workers each have their own pool).
     postgres_pool_size: int = Field(default=8, ge=2, le=100)
 
+    # Staff sign-in. Sessions end after this long without a request, and after
+    # session_absolute_seconds whatever happens.
+    session_idle_seconds: float = Field(default=30 * 60, gt=0)
+    session_absolute_seconds: float = Field(default=12 * 3600, gt=0)
+    # The first pause after repeated failed sign-ins; it doubles with each further one.
+    login_lock_seconds: float = Field(default=60.0, gt=0)
+    # argon2id cost (RFC 9106's second recommended option: 3 passes over 64 MiB).
+    password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    password_hash_memory_kib: int = Field(default=64 * 1024, ge=8, le=4 * 1024 * 1024)
+    # The first owner, made when a tenant is set up: the password is generated and
+    # printed once unless given here.
+    owner_email: str = "owner@example.com"
+    owner_password: str | None = Field(default=None, repr=False)
+
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
     sqlite_cache_mb: int = Field(default=64, ge=2)

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from fastapi.testclient import TestClient
 
-from conftest import minimal_event
+from conftest import minimal_event, setup_key
 from trailbook.errors import ValidationFailed
 from trailbook.integrity.signing import checkpoint_payload
 from trailbook.service.app import Trailbook
@@ -123,7 +123,10 @@ def test_a_revoked_key_is_401(client: TestClient, tb: Trailbook, tenant: Tenant,
         answer = call(anonymous, method, path, headers=auth)
         error = error_of(answer, 401, "unauthenticated")
         assert "revoked" in error["message"]
-    assert head_seq(tb, tenant) == 1
+    # The one event posted, between the key's creation and revocation (both audited).
+    assert head_seq(tb, tenant) == 3
+    admin = client.get(EVENTS, params={"category": "admin"}).json()["events"]
+    assert [e["action"] for e in admin] == ["api_key.revoke", "api_key.create"]
     # The other key of the tenant still works.
     assert client.get(EVENTS).status_code == 200
 
@@ -166,7 +169,7 @@ def test_a_key_expiring_later_works(tb: Trailbook, tenant: Tenant,
 
 def test_a_read_only_key_cannot_ingest(client: TestClient, tb: Trailbook, tenant: Tenant,
                                        anonymous: TestClient) -> None:
-    _, secret = tb.keys.create(tenant, "reader", ("read",))
+    secret = setup_key(tb, tenant, ("read",))
     auth = {"Authorization": f"Bearer {secret}"}
 
     for body in (minimal_event(), [minimal_event(), minimal_event()]):
@@ -174,27 +177,31 @@ def test_a_read_only_key_cannot_ingest(client: TestClient, tb: Trailbook, tenant
         error = error_of(answer, 403, "forbidden")
         assert "ingest" in error["message"]
         assert error["details"][0]["field"] == "authorization"
-    assert head_seq(tb, tenant) == 0
-    # It can read.
-    assert anonymous.get(EVENTS, headers=auth).status_code == 200
-    assert anonymous.get("/api/v1/verify", headers=auth).json()["last_seq"] == 0
+    # Nothing was ingested: the trail holds only the audit of the two refusals.
+    trail = anonymous.get(EVENTS, headers=auth).json()["events"]
+    assert [(e["category"], e["action"], e["result"]) for e in trail] == [
+        ("access", "access.denied", "failure")] * 2
+    assert trail[0]["actor"]["type"] == "api_key"
+    assert trail[0]["metadata"]["permission"] == "events.ingest"
+    assert anonymous.get("/api/v1/verify", headers=auth).json()["last_seq"] == 2
 
 
 def test_a_read_only_key_cannot_ingest_even_an_invalid_body(
     tb: Trailbook, tenant: Tenant, anonymous: TestClient
 ) -> None:
-    _, secret = tb.keys.create(tenant, "reader", ("read",))
+    secret = setup_key(tb, tenant, ("read",))
 
     answer = anonymous.post(EVENTS, content=b"{bad",
                             headers={"Authorization": f"Bearer {secret}"})
 
     # The scope is checked before the body is looked at.
     error_of(answer, 403, "forbidden")
+    assert head_seq(tb, tenant) == 1  # the refusal's audit event, and nothing else
 
 
 def test_an_ingest_only_key_cannot_read(client: TestClient, tb: Trailbook, tenant: Tenant,
                                         anonymous: TestClient) -> None:
-    _, secret = tb.keys.create(tenant, "writer", ("ingest",))
+    secret = setup_key(tb, tenant, ("ingest",))
     auth = {"Authorization": f"Bearer {secret}"}
     posted = anonymous.post(EVENTS, json=minimal_event(), headers=auth)
     assert posted.status_code == 201
@@ -204,6 +211,10 @@ def test_an_ingest_only_key_cannot_read(client: TestClient, tb: Trailbook, tenan
         error = error_of(anonymous.get(path, headers=auth), 403, "forbidden")
         assert "read" in error["message"], path
     assert client.get(f"{EVENTS}/{event_id}").status_code == 200
+    denied = client.get(EVENTS, params={"action": "access.denied"}).json()["events"]
+    assert sorted(e["metadata"]["path"] for e in denied) == sorted(
+        ["/api/v1/events", f"/api/v1/events/{event_id}", "/api/v1/verify",
+         "/api/v1/checkpoints"])
 
 
 # -- tenants are apart ------------------------------------------------------------------
@@ -222,7 +233,7 @@ def test_a_key_of_another_tenant_sees_nothing_of_this_one(
     event_id = posted.json()["events"][0]["id"]
 
     beta = tb.tenants.create("beta")
-    _, secret = tb.keys.create(beta, "beta", ("ingest", "read"))
+    secret = setup_key(tb, beta)
     auth = {"Authorization": f"Bearer {secret}"}
 
     error_of(anonymous.get(f"{EVENTS}/{event_id}", headers=auth), 404, "not_found")

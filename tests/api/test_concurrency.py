@@ -85,7 +85,8 @@ def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[s
     every = [s for worker in seqs for s in worker]
     assert len(every) == TOTAL
     assert len(set(every)) == TOTAL, "a seq was handed out twice"
-    assert sorted(every) == list(range(1, TOTAL + 1))
+    base = server.setup_seq
+    assert sorted(every) == list(range(base + 1, base + TOTAL + 1))
     # Within one batch the seqs are consecutive: a batch is sealed in one transaction.
     for worker in seqs:
         for at in range(0, len(worker), PER_BATCH):
@@ -95,8 +96,8 @@ def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[s
     with httpx.Client(base_url=server.base_url, headers=auth, timeout=120) as http:
         report = http.get("/api/v1/verify").json()
         assert report["ok"] is True, report
-        assert report["last_seq"] == TOTAL
-        assert report["events_checked"] == TOTAL
+        assert report["last_seq"] == base + TOTAL
+        assert report["events_checked"] == base + TOTAL
         assert report["first_problem"] is None
 
         # Every worker's events are all there and searchable.
@@ -122,7 +123,7 @@ def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[s
         assert len(checkpoints) >= 1
         assert max(c["seq"] for c in checkpoints) >= TOTAL - CHECKPOINT_EVERY
         for checkpoint in checkpoints:
-            assert 1 <= checkpoint["seq"] <= TOTAL
+            assert 1 <= checkpoint["seq"] <= base + TOTAL
             assert checkpoint["key_id"] == key["key_id"]
             payload = checkpoint_payload(checkpoint["tenant"], checkpoint["seq"],
                                          bytes.fromhex(checkpoint["hash"]), checkpoint["time"],
@@ -135,7 +136,7 @@ def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[s
     assert verified.returncode == 0, verified.stderr
     (cli_report,) = json.loads(verified.stdout)
     assert cli_report["ok"] is True
-    assert cli_report["last_seq"] == TOTAL
-    assert cli_report["events_checked"] == TOTAL
+    assert cli_report["last_seq"] == base + TOTAL
+    assert cli_report["events_checked"] == base + TOTAL
     plain = server.cli("verify")
     assert plain.returncode == 0, plain.stderr

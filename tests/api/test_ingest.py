@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from conftest import minimal_event
+from conftest import minimal_event, setup_key
 from trailbook.service.app import Trailbook
 from trailbook.store.records import Tenant
 
@@ -371,7 +371,7 @@ def test_header_and_field_that_differ_are_refused(client: TestClient) -> None:
 
 def test_idempotency_keys_are_per_tenant(client: TestClient, tb: Trailbook) -> None:
     other = tb.tenants.create("other")
-    other_key = tb.keys.create(other, "t", ("ingest", "read"))[1]
+    other_key = setup_key(tb, other)
     assert post(client, minimal_event(idempotency_key="shared")).status_code == 201
 
     answer = client.post(EVENTS, json=minimal_event(idempotency_key="shared"),

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from conftest import setup_key
 from trailbook.api.app import create_app
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
@@ -275,10 +276,10 @@ def trail(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Trail]:
     tb = Trailbook.open(load_settings(data_dir=data))
     try:
         tenant = tb.tenants.create("acme")
-        key = tb.keys.create(tenant, "tests", ("ingest", "read"))[1]
+        key = setup_key(tb, tenant)
         # A neighbour tenant with look-alike events, which must never show up.
         other = tb.tenants.create("other")
-        other_key = tb.keys.create(other, "tests", ("ingest", "read"))[1]
+        other_key = setup_key(tb, other)
         now = datetime.now(UTC).replace(microsecond=0)
         events = make_events(now)
         with TestClient(create_app(tb)) as http:

@@ -369,8 +369,14 @@ def test_added_category_is_accepted(home: Path, tmp_path: Path) -> None:
     assert after.returncode == 0, after.stderr
     assert "stored 1 events" in flat(after.stdout)
     with open_tb(home) as tb:
-        [stored] = tb.events.search(tb.tenants.get("acme"), EventFilter()).events
+        [stored] = tb.events.search(tb.tenants.get("acme"),
+                                    EventFilter(actions=("invoice.create",))).events
         assert orjson.loads(stored.doc)["category"] == "billing"
+        # Adding the category was itself audited, with the old and new lists.
+        [added_event] = tb.events.search(tb.tenants.get("acme"),
+                                         EventFilter(actions=("tenant.category_add",))).events
+        assert orjson.loads(added_event.doc)["changes"] == [
+            {"field": "categories", "old": [], "new": ["billing"]}]
 
 
 def test_migrate_status_up_to_date(home: Path) -> None:
@@ -395,16 +401,19 @@ def test_demo_loads_once_and_reuses_its_key(tmp_path: Path) -> None:
     assert len(keys) == 1
     assert key_file.read_text().strip() == keys[0]
 
+    # The 300, then the audit of the demo key's and the owner's creation.
     verify = run(data, "verify", "--tenant", "demo")
     assert verify.returncode == 0, verify.stderr
-    assert "300 events" in flat(verify.stdout)
+    assert "302 events" in flat(verify.stdout)
+    assert "Owner of tenant demo: owner@example.com" in flat(first.stdout)
 
     second = run(data, *args)
     assert second.returncode == 0, second.stderr
     assert "loaded" not in second.stdout
     assert "not loading more" in flat(second.stdout)
     assert [w for w in second.stdout.split() if w.startswith("tb_")] == keys
-    assert stored_count(data, "demo") == 300
+    assert stored_count(data, "demo") == 302
+    assert "Owner of tenant" not in second.stdout  # made once
     with open_tb(data) as tb:  # one demo key, not one per run
         demo_keys = tb.keys.for_tenant(tb.tenants.get("demo"))
         assert [k.name for k in demo_keys] == ["demo"]

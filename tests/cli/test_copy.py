@@ -16,6 +16,7 @@ import pytest
 
 from trailbook.model.event import EventIn
 from trailbook.query.filters import EventFilter
+from trailbook.service.access.audit import CLI
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 
@@ -39,6 +40,10 @@ def build_source(data_dir: Path) -> dict[str, list[tuple[int, bytes, bytes]]]:
         acme = tb.tenants.create("acme")
         acme = tb.tenants.add_category(acme, "billing")
         tb.keys.create(acme, "ingest key", ("ingest",))
+        tb.roles.create(acme, "billing-clerk", ["events.read"], ["billing"], by=None,
+                        context=CLI)
+        tb.users.add(acme, "clerk@isp.example", "Clerk", "billing-clerk",
+                     "clerk-password-123", by=None, context=CLI)
         other = tb.tenants.create("other")
         raw = [{"action": "client.bill.update", "category": "billing" if i % 2 else "client",
                 "actor": {"id": f"u-{i % 5}", "email": f"u{i % 5}@isp.example"},
@@ -62,11 +67,12 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
     chains = build_source(data)
     copied = cli(data, "copy", "--from", str(data / "trailbook.db"), "--to", database_url)
     assert copied.returncode == 0, copied.stdout + copied.stderr
-    assert "1,200" in copied.stdout and "whole" in copied.stdout
+    # 1,200 events, after the audit of the category, the key, the role and the user.
+    assert "1,204" in copied.stdout and "whole" in copied.stdout
 
     verified = cli(data, "--database", database_url, "verify", "--all")
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "acme: 1,200 events" in " ".join(verified.stdout.split())
+    assert "acme: 1,204 events" in " ".join(verified.stdout.split())
 
     tb = Trailbook.open(load_settings(data_dir=data, database_url=database_url))
     try:
@@ -78,9 +84,14 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
             assert [(r.seq, r.doc, r.hash) for r in tb.store.iter_chain(tenant.id)] == chain
         # Searchable in the target, with its own tenant ids in the index.
         found = tb.events.search(acme, EventFilter(text="invoice 7", categories=("billing",)))
-        assert [e.seq for e in found.events] == [8]
+        assert [e.seq for e in found.events] == [12]
+        # Staff users and custom roles came along: the clerk signs in on the target and
+        # reads billing events only.
+        token, _ = tb.sessions.login("clerk@isp.example", "clerk-password-123", CLI)
+        clerk = tb.sessions.authenticate(token)
+        assert clerk.categories == ("billing",)
         # Checkpoints came along and still check out.
-        assert [c.seq for c in tb.integrity.checkpoints(acme)][-1] == 1200
+        assert [c.seq for c in tb.integrity.checkpoints(acme)][-1] == 1204
     finally:
         tb.close()
 
@@ -114,12 +125,12 @@ def test_an_altered_source_stops_the_copy_at_the_bad_seq(
     try:
         conn.execute("DROP TRIGGER events_append_only_update")
         conn.execute("UPDATE events SET doc = replace(doc, 'Bill 41 changed', 'Bill 41 kept')"
-                     " WHERE seq = 42 AND tenant_id = 1")
+                     " WHERE seq = 46 AND tenant_id = 1")
     finally:
         conn.close()
     copied = cli(data, "copy", "--from", str(data / "trailbook.db"), "--to", database_url)
     assert copied.returncode == 1
-    assert "not whole at seq 42" in " ".join(copied.stderr.split())
+    assert "not whole at seq 46" in " ".join(copied.stderr.split())
     assert "Nothing was copied" in " ".join(copied.stderr.split())
     with psycopg.connect(database_url) as conn:  # the target was not even migrated into
         assert conn.execute("SELECT to_regclass('tenants')").fetchone() == (None,)

@@ -7,11 +7,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
-from trailbook.api import events, facets, integrity
+from trailbook.api import events, facets, integrity, sessions, staff
+from trailbook.api.auth import csrf_guard
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
 from trailbook.model.event import SERVER_FIELDS, EventIn
@@ -44,12 +45,15 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
         description="Tamper-evident audit trail: append-only, hash-chained, signed.",
         default_response_class=JsonResponse,
         lifespan=lifespan,
+        dependencies=[Depends(csrf_guard)],
     )
     app.state.trailbook = tb
     install_error_handlers(app)
     app.include_router(events.router)
     app.include_router(facets.router)
     app.include_router(integrity.router)
+    app.include_router(sessions.router)
+    app.include_router(staff.router)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness",
              openapi_extra={"security": []})
@@ -72,9 +76,10 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
                 event_schema["properties"].pop(name, None)
             schema.setdefault("components", {}).setdefault("schemas", {}).update(components)
             schema["components"]["securitySchemes"] = {
-                "apiKey": {"type": "http", "scheme": "bearer"}
+                "apiKey": {"type": "http", "scheme": "bearer"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "trailbook_session"},
             }
-            schema["security"] = [{"apiKey": []}]
+            schema["security"] = [{"apiKey": []}, {"session": []}]
             app.openapi_schema = schema
         return app.openapi_schema
 

@@ -9,8 +9,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from trailbook.api.auth import audit_denied
 from trailbook.api.render import JsonResponse
-from trailbook.errors import ErrorDetail, TrailbookError
+from trailbook.errors import ErrorDetail, Forbidden, RateLimited, TrailbookError
 
 log = logging.getLogger("trailbook.api")
 
@@ -29,8 +30,15 @@ def error_body(
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(TrailbookError)
-    async def _trailbook(_: Request, exc: TrailbookError) -> JsonResponse:
+    async def _trailbook(request: Request, exc: TrailbookError) -> JsonResponse:
+        if isinstance(exc, Forbidden):
+            try:
+                await audit_denied(request, exc)
+            except TrailbookError as failed:  # still refuse; say why it is not audited
+                log.error("could not audit a refusal: %s", failed.one_line())
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if isinstance(exc, RateLimited):
+            headers = {"Retry-After": str(exc.retry_after)}
         return JsonResponse(exc.as_dict(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

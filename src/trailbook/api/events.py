@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trailbook.api.auth import authenticate
+from trailbook.api.auth import authenticate, request_context
 from trailbook.api.render import appended_json, event_json, page_json
 from trailbook.errors import ErrorDetail, PayloadTooLarge
 from trailbook.query.language import combine
@@ -68,7 +68,7 @@ async def post_events(
     request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key")] = None,
 ) -> Response:
-    principal = await authenticate(request, "ingest")
+    principal = await authenticate(request, "events.ingest")
     tb: Trailbook = request.app.state.trailbook
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > tb.settings.max_body_bytes:
@@ -129,21 +129,26 @@ async def list_events(
     cursor: OneQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:
-    principal = await authenticate(request, "read")
+    principal = await authenticate(request, "events.read")
     tb: Trailbook = request.app.state.trailbook
     params = filter_params(request, "cursor", "limit", "query")
+    context = request_context(request)
 
     def work() -> bytes:
         flt = combine(query, params)
-        page = tb.events.search(principal.tenant, flt, cursor, limit)
-        return page_json(page.events, page.next_cursor)
+        page = tb.reads.search(principal, flt, cursor, limit, context=context, query=query)
+        return page_json(page.events, page.next_cursor,
+                         masked=not principal.sees_personal_data)
 
     return Response(await run_in_threadpool(work), media_type=JSON)
 
 
 @router.get("/events/{event_id}", summary="One event by id. Needs the `read` scope.")
 async def get_event(request: Request, event_id: str) -> Response:
-    principal = await authenticate(request, "read")
+    principal = await authenticate(request, "events.read")
     tb: Trailbook = request.app.state.trailbook
-    found = await run_in_threadpool(tb.events.get, principal.tenant, event_id)
-    return Response(event_json(found), media_type=JSON)
+    context = request_context(request)
+    found = await run_in_threadpool(
+        lambda: tb.reads.get(principal, event_id, context=context))
+    return Response(event_json(found, masked=not principal.sees_personal_data),
+                    media_type=JSON)

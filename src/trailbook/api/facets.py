@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from trailbook.api.auth import authenticate
+from trailbook.api.auth import authenticate, request_context
 from trailbook.api.events import filter_params
 from trailbook.model.timefmt import format_us
 from trailbook.query.language import combine
@@ -63,7 +63,8 @@ async def get_facets(
                                     description="time budget of each part")] = 500,
     histogram: Annotated[bool, Query(description="include the time histogram")] = True,
 ) -> Response:
-    principal = await authenticate(request, "read")
+    principal = await authenticate(request, "events.read")
+    context = request_context(request)
     tb: Trailbook = request.app.state.trailbook
     params = filter_params(request, *_OWN)
     chosen = tuple(f.strip() for f in fields.split(",") if f.strip()) if fields else (
@@ -71,13 +72,12 @@ async def get_facets(
 
     def work() -> bytes:
         flt = combine(query, params)
-        tenant = principal.tenant
+        summary = tb.reads.summary(principal, flt, chosen, top, budget_ms,
+                                   histogram=histogram, context=context, query=query)
         body = {
-            "total": _total(tb.facets.total(tenant, flt, budget_ms)),
-            "facets": {f.field: _facet(f)
-                       for f in tb.facets.facets(tenant, flt, chosen, top, budget_ms)},
-            "histogram": _histogram(tb.facets.histogram(tenant, flt, budget_ms))
-            if histogram else None,
+            "total": _total(summary.total),
+            "facets": {f.field: _facet(f) for f in summary.facets},
+            "histogram": _histogram(summary.histogram) if histogram else None,
         }
         return orjson.dumps(body)
 

@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["integrity"])
     "seq and the kind of damage. Needs the `read` scope.",
 )
 async def verify(request: Request) -> JsonResponse:
-    principal = await authenticate(request, "read")
+    principal = await authenticate(request, "integrity.verify")
     tb: Trailbook = request.app.state.trailbook
     report = await run_in_threadpool(tb.integrity.verify, principal.tenant)
     return JsonResponse(report.as_dict())
@@ -27,7 +27,7 @@ async def verify(request: Request) -> JsonResponse:
 
 @router.get("/checkpoints", summary="The tenant's signed checkpoints, oldest first")
 async def checkpoints(request: Request) -> JsonResponse:
-    principal = await authenticate(request, "read")
+    principal = await authenticate(request, "integrity.verify")
     tb: Trailbook = request.app.state.trailbook
     found = await run_in_threadpool(tb.integrity.checkpoints, principal.tenant)
     return JsonResponse(

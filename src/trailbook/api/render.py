@@ -6,18 +6,22 @@ from __future__ import annotations
 import orjson
 from starlette.responses import Response
 
+from trailbook.service.access.masking import mask_event
 from trailbook.store.records import Appended, StoredEvent
 
 
-def event_json(event: StoredEvent) -> bytes:
+def event_json(event: StoredEvent, *, masked: bool = False) -> bytes:
+    """The event as stored, plus its hash; ``masked``: with personal data hidden."""
     doc = bytes(event.doc)
-    return doc[:-1] + b',"hash":"' + bytes(event.hash).hex().encode() + b'"}'
+    whole = doc[:-1] + b',"hash":"' + bytes(event.hash).hex().encode() + b'"}'
+    return orjson.dumps(mask_event(orjson.loads(whole))) if masked else whole
 
 
-def page_json(events: list[StoredEvent], next_cursor: str | None) -> bytes:
+def page_json(events: list[StoredEvent], next_cursor: str | None, *,
+              masked: bool = False) -> bytes:
     return (
         b'{"events":['
-        + b",".join(event_json(e) for e in events)
+        + b",".join(event_json(e, masked=masked) for e in events)
         + b'],"next_cursor":'
         + orjson.dumps(next_cursor)
         + b"}"

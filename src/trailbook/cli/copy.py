@@ -43,12 +43,12 @@ def copy(
     finally:
         src.close()
 
-    table = Table("tenant", "events", "checkpoints", "API keys", "verified")
+    table = Table("tenant", "events", "checkpoints", "API keys", "users", "verified")
     for tenant in copied:
         report = tenant.report
         verdict = "[green]whole[/]" if report.ok else f"[red]{report.problems[0].kind}[/]"
         table.add_row(tenant.name, f"{tenant.events:,}", str(tenant.checkpoints),
-                      str(tenant.api_keys), verdict)
+                      str(tenant.api_keys), str(tenant.users), verdict)
     console.print(table)
     console.print(f"copied {sum(t.events for t in copied):,} events into {dst.url}; "
                   f"signing key: {to_settings.resolved_signing_key_path}")

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from trailbook.cli.admin import ensure_demo_key
+from trailbook.cli.admin import ensure_demo_key, print_first_owner
 from trailbook.cli.common import (
     TenantOption,
     console,
@@ -62,6 +62,7 @@ def demo(
         secret = ensure_demo_key(tb, chosen.name, key_file)
         console.print(f"API key for tenant [bold]{chosen.name}[/] (scopes: ingest, read):")
         console.print(secret, style="bold green", highlight=False, soft_wrap=True)
+        print_first_owner(tb, chosen)
 
 
 def _load(tb: Trailbook, tenant: Tenant, count: int, seed: int) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import admin, copy, events
+from trailbook.cli import accounts, admin, copy, events
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
 from trailbook.runtime import tune_for_throughput
 
@@ -58,6 +58,9 @@ def serve(
 
     settings = state(ctx).settings(host=host, port=port, database_url=database_url(database))
     tb = Trailbook.open(settings)  # creates and migrates the database, makes the key
+    tenants = tb.tenants.all()
+    if tenants:
+        admin.print_first_owner(tb, tenants[0])
     console.print(f"Trailbook {__version__} on http://{settings.host}:{settings.port} "
                   f"(database {tb.store.url}, {workers} worker(s)); API docs at /docs")
     if workers == 1:
@@ -85,6 +88,8 @@ app.command()(events.search)
 app.command()(events.verify)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
+app.add_typer(accounts.user_app, name="user")
+app.add_typer(accounts.role_app, name="role")
 
 
 def main() -> None:

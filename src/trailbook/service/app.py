@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from trailbook.errors import StorageError
 from trailbook.integrity.signing import Signer, load_or_create_signer
+from trailbook.service.access.audit import SelfAudit
+from trailbook.service.access.passwords import Passwords
+from trailbook.service.access.reading import ReadService
+from trailbook.service.access.roles import RoleService
+from trailbook.service.access.sessions import SessionService
+from trailbook.service.access.users import UserService
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import EventService
 from trailbook.service.facets import FacetService
@@ -23,11 +29,19 @@ class Trailbook:
         self.read_only = read_only
         self.store = store
         self.signer = signer
-        self.tenants = TenantService(store)
-        self.keys = ApiKeyService(store)
         self.checkpoints = CheckpointService(store, signer, settings)
         self.events = EventService(store, settings, self.checkpoints)
+        self.audit = SelfAudit(self.events)
+        self.tenants = TenantService(store, self.audit)
+        self.keys = ApiKeyService(store, self.audit)
+        self.passwords = Passwords(time_cost=settings.password_hash_time_cost,
+                                   memory_kib=settings.password_hash_memory_kib)
+        self.roles = RoleService(store, self.tenants, self.audit)
+        self.users = UserService(store, self.roles, self.passwords, self.audit)
+        self.sessions = SessionService(store, settings, self.tenants, self.roles,
+                                       self.passwords, self.audit)
         self.facets = FacetService(store)
+        self.reads = ReadService(self.events, self.facets, self.audit)
         self.integrity = IntegrityService(store, signer)
 
     @classmethod

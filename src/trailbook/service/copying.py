@@ -30,6 +30,7 @@ class CopiedTenant:
     events: int
     checkpoints: int
     api_keys: int
+    users: int
     report: VerifyReport
 
 
@@ -89,6 +90,8 @@ def _copy_tenant(
         if key.revoked_at:
             target.revoke_api_key(made.id, new.id, key.revoked_at)
 
+    users = _copy_accounts(source, target, tenant.id, made.id)
+
     info = tenant_info(made, search_vector=target.keeps_search_vector)
     count = 0
     batch: list[ChainRow] = []
@@ -106,7 +109,24 @@ def _copy_tenant(
     for checkpoint in checkpoints:
         target.add_checkpoint(replace(checkpoint, tenant_id=made.id))
     report = IntegrityService(target, signer).verify(made)
-    return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), report)
+    return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), users, report)
+
+
+def _copy_accounts(source: Store, target: Store, old_id: int, new_id: int) -> int:
+    """Custom roles and staff users (with their password hashes) go across; sessions
+    do not: everyone signs in again on the new database."""
+    for role in source.accounts.list_roles(old_id):
+        target.accounts.add_role(new_id, role.name, role.permissions, role.categories,
+                                 role.created_at)
+    users = source.accounts.list_users(old_id)
+    for user in users:
+        made = target.accounts.add_user(new_id, user.email, user.name, user.role,
+                                        user.password_hash, user.must_change_password,
+                                        user.created_at)
+        if user.disabled_at or user.last_login_at:
+            target.accounts.update_user(made.id, {"disabled_at": user.disabled_at,
+                                                  "last_login_at": user.last_login_at})
+    return len(users)
 
 
 def _copy_batch(

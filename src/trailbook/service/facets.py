@@ -6,7 +6,7 @@ so (``timed_out``) instead of failing the others."""
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import msgspec
@@ -97,6 +97,9 @@ def _top(counter: Counter[str | None], top: int) -> list[tuple[str | None, int]]
     return ordered[:top]
 
 
+_PERSONAL = ("actor", "ip")
+
+
 def choose_bucket(span_us: int) -> int:
     for size in BUCKETS:
         if span_us <= size * MAX_BUCKETS:
@@ -128,9 +131,11 @@ class FacetService:
         return Total(max(estimate, counted.count), False)
 
     def facets(self, tenant: Tenant, flt: EventFilter, fields: tuple[str, ...],
-               top: int, timeout_ms: int, sample: int = SAMPLE) -> list[Facet]:
+               top: int, timeout_ms: int, sample: int = SAMPLE,
+               mask: Callable[[str], str] | None = None) -> list[Facet]:
         """Counts by each of ``fields``, in one pass over the newest ``sample``
-        matches: exact when there are no more, marked ``sampled`` when there are."""
+        matches: exact when there are no more, marked ``sampled`` when there are.
+        ``mask`` hides personal data in the actor and ip values before counting."""
         require_searchable(flt)
         unknown = [f for f in fields if f not in FACET_FIELDS]
         if unknown:
@@ -144,7 +149,10 @@ class FacetService:
         for raw in docs:
             doc = _read_fields.decode(raw)
             for field, counter in counters.items():
-                counter.update(_values_of(doc, field))
+                values = _values_of(doc, field)
+                if mask is not None and field in _PERSONAL:
+                    values = (None if v is None else mask(v) for v in values)
+                counter.update(values)
         sampled = len(docs) >= sample
         return [Facet(field, [FacetValue(v, n) for v, n in _top(counters[field], top)],
                       False, sampled)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from dataclasses import dataclass
 from hashlib import sha256
 
-from trailbook.errors import ErrorDetail, Forbidden, NotFound, Unauthenticated, field_error
+from trailbook.errors import ErrorDetail, NotFound, Unauthenticated, field_error
 from trailbook.model.timefmt import format_us, now_us, parse_rfc3339
+from trailbook.service.access.audit import CLI, RequestContext, SelfAudit, change_list
+from trailbook.service.access.permissions import SCOPE_PERMISSIONS
+from trailbook.service.access.principal import Principal
 from trailbook.store.base import Store
 from trailbook.store.records import ApiKey, Tenant
 
@@ -24,34 +26,16 @@ def hash_secret(secret: str) -> bytes:
     return sha256(secret.encode()).digest()
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling: a tenant and the key it used."""
-
-    tenant: Tenant
-    key: ApiKey
-
-    def require(self, scope: str) -> None:
-        if scope not in self.key.scopes:
-            raise Forbidden(
-                f"this API key lacks the {scope!r} scope",
-                [
-                    ErrorDetail(
-                        "authorization",
-                        f"key {self.key.prefix}… has scopes: {', '.join(self.key.scopes)}",
-                    )
-                ],
-            )
-
-
 class ApiKeyService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, audit: SelfAudit) -> None:
         self.store = store
+        self.audit = audit
         self._touched: dict[int, float] = {}
         self._lock = threading.Lock()
 
     def create(
-        self, tenant: Tenant, name: str, scopes: tuple[str, ...], expires_at: str | None = None
+        self, tenant: Tenant, name: str, scopes: tuple[str, ...], expires_at: str | None = None,
+        *, by: Principal | None = None, context: RequestContext = CLI,
     ) -> tuple[ApiKey, str]:
         unknown = [s for s in scopes if s not in SCOPES]
         if not scopes or unknown:
@@ -80,6 +64,9 @@ class ApiKeyService:
             format_us(now_us()),
             expires_at,
         )
+        self.audit.admin(tenant, by, context, "api_key.create", "create", _target(key),
+                         change_list({}, {"name": key.name, "scopes": list(key.scopes),
+                                          "expires_at": key.expires_at}))
         return key, secret
 
     def authenticate(self, secret: str | None) -> Principal:
@@ -109,7 +96,9 @@ class ApiKeyService:
                 "the API key is not valid", [ErrorDetail("authorization", "unknown tenant")]
             )
         self._touch(key)
-        return Principal(tenant, key)
+        granted = frozenset().union(*(SCOPE_PERMISSIONS.get(s, frozenset())
+                                      for s in key.scopes))
+        return Principal(tenant, granted, None, key=key)
 
     def _touch(self, key: ApiKey) -> None:
         """Record last use, at most once a minute per key (keeps the writer free)."""
@@ -124,6 +113,15 @@ class ApiKeyService:
     def for_tenant(self, tenant: Tenant) -> list[ApiKey]:
         return self.store.list_api_keys(tenant.id)
 
-    def revoke(self, tenant: Tenant, key_id: int) -> None:
-        if not self.store.revoke_api_key(tenant.id, key_id, format_us(now_us())):
+    def revoke(self, tenant: Tenant, key_id: int, *, by: Principal | None = None,
+               context: RequestContext = CLI) -> None:
+        revoked_at = format_us(now_us())
+        if not self.store.revoke_api_key(tenant.id, key_id, revoked_at):
             raise NotFound("no active key with that id", [ErrorDetail("key_id", str(key_id))])
+        key = next(k for k in self.store.list_api_keys(tenant.id) if k.id == key_id)
+        self.audit.admin(tenant, by, context, "api_key.revoke", "delete", _target(key),
+                         [{"field": "revoked_at", "old": None, "new": revoked_at}])
+
+
+def _target(key: ApiKey) -> dict[str, str]:
+    return {"type": "api_key", "id": f"api_key:{key.id}", "name": f"{key.name} ({key.prefix}…)"}

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from trailbook.model.timefmt import now_us
 from trailbook.service.app import Trailbook
 
 log = logging.getLogger("trailbook.periodic")
@@ -45,6 +46,9 @@ class Periodic:
             self.final()
 
 
+DAY_US = 86_400 * 1_000_000
+
+
 def server_timers(tb: Trailbook) -> list[Periodic]:
     """The timers a serving process runs."""
     checkpoints = tb.checkpoints.checkpoint_pending
@@ -53,4 +57,7 @@ def server_timers(tb: Trailbook) -> list[Periodic]:
                  final=checkpoints),
         Periodic("partitions", PARTITION_INTERVAL_SECONDS,
                  lambda: tb.store.maintain(datetime.now(UTC))),
+        # Failed sign-ins older than a day no longer matter to any lock.
+        Periodic("sign-in failures", PARTITION_INTERVAL_SECONDS,
+                 lambda: tb.store.accounts.forget_login_failures(now_us() - DAY_US)),
     ]

@@ -8,6 +8,8 @@ from trailbook.errors import ErrorDetail, NotFound, ValidationFailed, field_erro
 from trailbook.model.limits import DEFAULT_CATEGORIES, MAX_CATEGORY
 from trailbook.model.normalize import CATEGORY_RE, TenantInfo
 from trailbook.model.timefmt import format_us, now_us
+from trailbook.service.access.audit import CLI, RequestContext, SelfAudit
+from trailbook.service.access.principal import Principal
 from trailbook.store.base import Store
 from trailbook.store.records import Tenant
 
@@ -21,8 +23,9 @@ def tenant_info(tenant: Tenant, *, search_vector: bool = False) -> TenantInfo:
 
 
 class TenantService:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, audit: SelfAudit) -> None:
         self.store = store
+        self.audit = audit
 
     def create(self, name: str) -> Tenant:
         if not TENANT_RE.match(name):
@@ -39,6 +42,12 @@ class TenantService:
             raise NotFound(f"no tenant named {name!r}", [ErrorDetail("tenant", "not found")])
         return tenant
 
+    def by_id(self, tenant_id: int) -> Tenant:
+        tenant = self.store.get_tenant_by_id(tenant_id)
+        if tenant is None:
+            raise NotFound("no such tenant", [ErrorDetail("tenant", str(tenant_id))])
+        return tenant
+
     def get_or_create(self, name: str) -> tuple[Tenant, bool]:
         tenant = self.store.get_tenant(name)
         if tenant is not None:
@@ -51,7 +60,8 @@ class TenantService:
     def categories(self, tenant: Tenant) -> list[str]:
         return list(DEFAULT_CATEGORIES + tenant.categories)
 
-    def add_category(self, tenant: Tenant, category: str) -> Tenant:
+    def add_category(self, tenant: Tenant, category: str, *, by: Principal | None = None,
+                     context: RequestContext = CLI) -> Tenant:
         if not CATEGORY_RE.match(category) or len(category) > MAX_CATEGORY:
             raise field_error(
                 "category",
@@ -62,4 +72,8 @@ class TenantService:
             raise ValidationFailed("that category exists", [ErrorDetail("category", category)])
         updated = (*tenant.categories, category)
         self.store.set_tenant_categories(tenant.id, updated)
+        self.audit.admin(tenant, by, context, "tenant.category_add", "update",
+                         {"type": "tenant", "id": tenant.name},
+                         [{"field": "categories", "old": list(tenant.categories),
+                           "new": list(updated)}])
         return Tenant(tenant.id, tenant.name, updated, tenant.created_at)

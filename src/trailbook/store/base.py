@@ -13,6 +13,7 @@ from typing import Protocol
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.store.accounts import AccountStore
 from trailbook.store.records import (
     ApiKey,
     Appended,
@@ -29,6 +30,8 @@ class Store(Protocol):
     url: str
     # Whether appended events should carry their terms as a tsvector literal.
     keeps_search_vector: bool
+    # Staff accounts, custom roles, sessions and failed logins.
+    accounts: AccountStore
 
     def close(self) -> None: ...
 

@@ -98,3 +98,50 @@ class MatchCount:
     count: int
     capped: bool
     oldest_pos: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A staff account of one tenant."""
+
+    id: int
+    tenant_id: int
+    email: str
+    name: str
+    role: str
+    password_hash: str
+    must_change_password: bool
+    created_at: str
+    disabled_at: str | None
+    last_login_at: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomRole:
+    """A tenant's own role (the built-in ones live in code)."""
+
+    id: int
+    tenant_id: int
+    name: str
+    permissions: tuple[str, ...]
+    categories: tuple[str, ...]  # ("*",) for every category
+    created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A staff login. ``id`` is its public name; the cookie's secret is kept only as
+    ``token_hash``."""
+
+    id: str
+    token_hash: bytes
+    tenant_id: int
+    user_id: int
+    csrf_token: str
+    created_us: int
+    last_seen_us: int
+    expires_us: int
+    ip: str | None
+    user_agent: str | None
+    revoked_us: int | None = None
+    revoked_by: str | None = None

@@ -26,10 +26,12 @@ from trailbook.integrity.chain import GENESIS
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.store.accounts import AccountStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import months_to_keep
+from trailbook.store.postgres.runner import PostgresRunner
 from trailbook.store.postgres.search import compile_search
 from trailbook.store.records import (
     ApiKey,
@@ -99,6 +101,7 @@ class PostgresStore:
                     "Trailbook needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')"
                 )
             migrations.refuse_newer(migrations.current_version(conn), self.url)
+        self.accounts = AccountStore(PostgresRunner(self._pool))
 
     def close(self) -> None:
         self._pool.close()

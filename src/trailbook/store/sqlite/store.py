@@ -25,6 +25,7 @@ from trailbook.integrity.chain import GENESIS
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.store.accounts import AccountStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
     ApiKey,
@@ -38,6 +39,7 @@ from trailbook.store.records import (
 )
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.sqlite import facets, migrations
+from trailbook.store.sqlite.runner import SQLiteRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
 
 PAGE_SIZE = 8192  # bytes; see _connect
@@ -96,6 +98,7 @@ class SQLiteStore:
         # Next free slot per occurred microsecond, as this process last wrote them.
         self._slots: dict[int, int] = {}
         migrations.refuse_newer(migrations.current_version(self._writer), str(self.path))
+        self.accounts = AccountStore(SQLiteRunner(self._reader, self._write))
 
     # -- connections ---------------------------------------------------------
 
