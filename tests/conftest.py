@@ -110,7 +110,7 @@ def setup_key(tb: Trailbook, tenant: Tenant, scopes: tuple[str, ...] = ("ingest"
     leaves no ``api_key.create`` event in the tenant's trail, so tests count their own
     events from seq 1."""
     secret = f"tb_{uuid.uuid4().hex}"
-    tb.store.add_api_key(tenant.id, name, secret[:10], hash_secret(secret), scopes,
+    tb.store.accounts.add_api_key(tenant.id, name, secret[:10], hash_secret(secret), scopes,
                          "2026-01-01T00:00:00.000000Z", None)
     return secret
 

@@ -135,7 +135,7 @@ def test_an_expired_key_is_401(tb: Trailbook, tenant: Tenant, anonymous: TestCli
     # A key made with an expiry that has since passed (made directly in the store:
     # the service refuses an expiry in the past).
     secret = "tb_expired-key-for-the-test"
-    tb.store.add_api_key(tenant.id, "old", secret[:10], hash_secret(secret),
+    tb.store.accounts.add_api_key(tenant.id, "old", secret[:10], hash_secret(secret),
                          ("ingest", "read"), "2019-01-01T00:00:00.000000Z",
                          "2020-01-01T00:00:00.000000Z")
     auth = {"Authorization": f"Bearer {secret}"}

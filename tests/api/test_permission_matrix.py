@@ -111,7 +111,7 @@ def snapshot(w: World) -> tuple[Any, ...]:
     accounts = w.tb.store.accounts
     return (
         accounts.list_users(w.tenant.id), accounts.list_roles(w.tenant.id),
-        w.tb.store.list_api_keys(w.tenant.id),
+        w.tb.store.accounts.list_api_keys(w.tenant.id),
         [(s.id, s.revoked_us) for s in accounts.live_sessions(w.tenant.id, None, 0, 2**62)],
     )
 

@@ -67,9 +67,8 @@ def me_json(principal: Principal) -> dict[str, Any]:
 async def login(request: Request, body: Login) -> Response:
     tb: Trailbook = request.app.state.trailbook
     context = request_context(request)
-    token, _ = await run_in_threadpool(tb.sessions.login, body.email, body.password,
-                                             context)
-    principal = await run_in_threadpool(tb.sessions.authenticate, token)
+    token, principal = await run_in_threadpool(tb.sessions.login, body.email,
+                                               body.password, context)
     answer = JsonResponse(me_json(principal))
     answer.set_cookie(
         SESSION_COOKIE, token, max_age=int(tb.settings.session_absolute_seconds),

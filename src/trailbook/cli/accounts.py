@@ -13,28 +13,43 @@ from rich.table import Table
 
 from trailbook.cli.common import (
     TenantOption,
+    comma_list,
     console,
     fail,
     handle_errors,
     open_trailbook,
     pick_tenant,
+    print_once,
 )
+from trailbook.errors import Conflict
 from trailbook.service.access.audit import CLI
 from trailbook.service.access.permissions import ALL_CATEGORIES, PERMISSIONS, RoleSpec
-from trailbook.store.records import User
+from trailbook.service.app import Trailbook
+from trailbook.store.records import Tenant, User
 
 user_app = typer.Typer(help="Staff users who sign in to Trailbook.", no_args_is_help=True)
 role_app = typer.Typer(help="Roles: what staff users may do and read.", no_args_is_help=True)
 
 
-def _csv(value: str) -> list[str]:
-    """``a, b,,c`` as ``["a", "b", "c"]``."""
-    return [part.strip() for part in value.split(",") if part.strip()]
-
-
-def _print_password(password: str, intro: str) -> None:
-    console.print(intro)
-    console.print(password, style="bold green", highlight=False, soft_wrap=True)
+def print_first_owner(tb: Trailbook, tenant: Tenant) -> None:
+    """Make the tenant's first owner if it has no users, and say how to sign in."""
+    try:
+        made = tb.users.ensure_first_owner(tenant, tb.settings.owner_email,
+                                           tb.settings.owner_password)
+    except Conflict:  # that email has an account in another tenant already
+        console.print(f"No owner made for {tenant.name}: {tb.settings.owner_email} has an "
+                      "account in another tenant. Make one with 'trailbook user add "
+                      f"EMAIL --role owner --tenant {tenant.name}'.")
+        return
+    if made is None:
+        return
+    user, issued = made
+    console.print(f"Owner of tenant [bold]{tenant.name}[/]: {user.email}")
+    if issued:
+        print_once("One-time password (shown once; choose your own at first sign-in):",
+                   issued)
+    else:
+        console.print("Password: the one in TRAILBOOK_OWNER_PASSWORD")
 
 
 def _state(user: User) -> str:
@@ -85,8 +100,8 @@ def user_add(
         console.print(f"added user {user.email} ({user.name}) with role {user.role} to "
                       f"tenant {chosen.name}", highlight=False)
         if issued:
-            _print_password(issued, "One-time password (shown once; it must be changed at "
-                            "first sign-in):")
+            print_once("One-time password (shown once; it must be changed at first "
+                       "sign-in):", issued)
 
 
 @user_app.command("list")
@@ -154,8 +169,8 @@ def user_reset_password(ctx: typer.Context, email: str,
         chosen = pick_tenant(tb, tenant)
         user = tb.users.by_email(chosen, email)
         issued = tb.users.reset_password(chosen, user.id, by=None, context=CLI)
-        _print_password(issued, f"New one-time password for {user.email} (shown once; it "
-                        "must be changed at the next sign-in; their sessions were ended):")
+        print_once(f"New one-time password for {user.email} (shown once; it must be "
+                   "changed at the next sign-in; their sessions were ended):", issued)
 
 
 # -- role -------------------------------------------------------------------------------
@@ -198,8 +213,8 @@ def role_create(
     """Create a custom role."""
     with open_trailbook(ctx) as tb:
         chosen = pick_tenant(tb, tenant)
-        role = tb.roles.create(chosen, name, _csv(permissions), _csv(categories), by=None,
-                               context=CLI)
+        role = tb.roles.create(chosen, name, comma_list(permissions), comma_list(categories),
+                               by=None, context=CLI)
         console.print(f"created role {role.name} in tenant {chosen.name} "
                       f"({_describe(role)})", highlight=False)
 
@@ -222,8 +237,8 @@ def role_update(
     with open_trailbook(ctx) as tb:
         chosen = pick_tenant(tb, tenant)
         role = tb.roles.update(chosen, name,
-                               None if permissions is None else _csv(permissions),
-                               None if categories is None else _csv(categories),
+                               None if permissions is None else comma_list(permissions),
+                               None if categories is None else comma_list(categories),
                                by=None, context=CLI)
         console.print(f"updated role {role.name} ({_describe(role)})", highlight=False)
 
@@ -237,4 +252,4 @@ def role_delete(ctx: typer.Context, name: str, tenant: str | None = TenantOption
         console.print(f"deleted role {name}", highlight=False)
 
 
-__all__ = ["role_app", "user_app"]
+__all__ = ["print_first_owner", "role_app", "user_app"]

@@ -5,50 +5,29 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
+from trailbook.cli import accounts
 from trailbook.cli.common import (
     TenantOption,
+    comma_list,
     console,
     fail,
     handle_errors,
     open_trailbook,
     pick_tenant,
+    print_once,
     state,
 )
-from trailbook.errors import Conflict
 from trailbook.model.timefmt import now_us, parse_rfc3339
 from trailbook.service.app import Trailbook
 from trailbook.store import open_store
-from trailbook.store.records import Tenant
 
 tenant_app = typer.Typer(help="Tenants and their categories.", no_args_is_help=True)
 key_app = typer.Typer(help="API keys (scopes: ingest, read).", no_args_is_help=True)
 
 
-def print_first_owner(tb: Trailbook, tenant: Tenant) -> None:
-    """Make the tenant's first owner if it has no users, and say how to sign in."""
-    try:
-        made = tb.users.ensure_first_owner(tenant, tb.settings.owner_email,
-                                           tb.settings.owner_password)
-    except Conflict:  # that email is another tenant's owner already
-        console.print(f"No owner made for {tenant.name}: {tb.settings.owner_email} has an "
-                      "account in another tenant. Make one with 'trailbook user add "
-                      f"EMAIL --role owner --tenant {tenant.name}'.")
-        return
-    if made is None:
-        return
-    user, issued = made
-    console.print(f"Owner of tenant [bold]{tenant.name}[/]: {user.email}")
-    if issued:
-        console.print("One-time password (shown once; choose your own at first sign-in):")
-        console.print(issued, style="bold green", highlight=False, soft_wrap=True)
-    else:
-        console.print("Password: the one in TRAILBOOK_OWNER_PASSWORD")
-
-
 def _print_secret(secret: str, tenant: str, scopes: tuple[str, ...]) -> None:
-    console.print(f"API key for tenant [bold]{tenant}[/] (scopes: {', '.join(scopes)}). "
-                  "It is shown once; keep it safe:")
-    console.print(secret, style="bold green", highlight=False, soft_wrap=True)
+    print_once(f"API key for tenant [bold]{tenant}[/] (scopes: {', '.join(scopes)}). "
+               "It is shown once; keep it safe:", secret)
 
 
 @handle_errors
@@ -65,7 +44,7 @@ def init(
         console.print(f"Signing key: {tb.settings.resolved_signing_key_path} "
                       f"(key id {tb.signer.key_id})")
         _print_secret(secret, created.name, ("ingest", "read"))
-        print_first_owner(tb, created)
+        accounts.print_first_owner(tb, created)
 
 
 @handle_errors
@@ -135,7 +114,7 @@ def key_create(
     """Make an API key; the secret is printed once."""
     with open_trailbook(ctx) as tb:
         chosen = pick_tenant(tb, tenant)
-        wanted = tuple(s.strip() for s in scopes.split(",") if s.strip())
+        wanted = tuple(comma_list(scopes))
         key, secret = tb.keys.create(chosen, name, wanted, expires)
         _print_secret(secret, chosen.name, key.scopes)
 

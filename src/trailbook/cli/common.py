@@ -61,6 +61,17 @@ def state(ctx: typer.Context) -> CliState:
     return obj
 
 
+def comma_list(value: str) -> list[str]:
+    """``a, b,,c`` as ``["a", "b", "c"]``."""
+    return [part.strip() for part in value.split(",") if part.strip()]
+
+
+def print_once(intro: str, secret: str) -> None:
+    """A secret the user sees only now (a key, a one-time password), under ``intro``."""
+    console.print(intro)
+    console.print(secret, style="bold green", highlight=False, soft_wrap=True)
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     err_console.print(f"[bold red]error:[/] {message}", highlight=False)
     raise typer.Exit(code)

@@ -20,7 +20,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from trailbook.cli.admin import ensure_demo_key, print_first_owner
+from trailbook.cli.accounts import print_first_owner
+from trailbook.cli.admin import ensure_demo_key
 from trailbook.cli.common import (
     TenantOption,
     console,
@@ -29,6 +30,7 @@ from trailbook.cli.common import (
     handle_errors,
     open_trailbook,
     pick_tenant,
+    print_once,
 )
 from trailbook.model.event import EventIn
 from trailbook.query.language import combine
@@ -60,8 +62,8 @@ def demo(
         else:
             _load(tb, chosen, count, seed)
         secret = ensure_demo_key(tb, chosen.name, key_file)
-        console.print(f"API key for tenant [bold]{chosen.name}[/] (scopes: ingest, read):")
-        console.print(secret, style="bold green", highlight=False, soft_wrap=True)
+        print_once(f"API key for tenant [bold]{chosen.name}[/] (scopes: ingest, read):",
+                   secret)
         print_first_owner(tb, chosen)
 
 

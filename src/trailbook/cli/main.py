@@ -60,7 +60,7 @@ def serve(
     tb = Trailbook.open(settings)  # creates and migrates the database, makes the key
     tenants = tb.tenants.all()
     if tenants:
-        admin.print_first_owner(tb, tenants[0])
+        accounts.print_first_owner(tb, tenants[0])
     console.print(f"Trailbook {__version__} on http://{settings.host}:{settings.port} "
                   f"(database {tb.store.url}, {workers} worker(s)); API docs at /docs")
     if workers == 1:

@@ -81,14 +81,14 @@ def _copy_tenant(
     if tenant.categories:
         target.set_tenant_categories(made.id, tenant.categories)
         made = replace(made, categories=tenant.categories)
-    keys = source.list_api_keys(tenant.id)
+    keys = source.accounts.list_api_keys(tenant.id)
     for key in keys:
-        new = target.add_api_key(made.id, key.name, key.prefix, key.key_hash, key.scopes,
+        new = target.accounts.add_api_key(made.id, key.name, key.prefix, key.key_hash, key.scopes,
                                  key.created_at, key.expires_at)
         if key.last_used_at:
-            target.touch_api_key(new.id, key.last_used_at)
+            target.accounts.touch_api_key(new.id, key.last_used_at)
         if key.revoked_at:
-            target.revoke_api_key(made.id, new.id, key.revoked_at)
+            target.accounts.revoke_api_key(made.id, new.id, key.revoked_at)
 
     users = _copy_accounts(source, target, tenant.id, made.id)
 

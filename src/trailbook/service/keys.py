@@ -55,7 +55,7 @@ class ApiKeyService:
                 raise field_error("expires_at", "lies in the past")
             expires_at = format_us(expires_us)
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        key = self.store.add_api_key(
+        key = self.store.accounts.add_api_key(
             tenant.id,
             name,
             secret[:10],
@@ -75,7 +75,7 @@ class ApiKeyService:
                 "an API key is required",
                 [ErrorDetail("authorization", "send 'Authorization: Bearer <key>'")],
             )
-        key = self.store.find_api_key(hash_secret(secret))
+        key = self.store.accounts.find_api_key(hash_secret(secret))
         if key is None:
             raise Unauthenticated(
                 "the API key is not valid", [ErrorDetail("authorization", "unknown key")]
@@ -108,17 +108,17 @@ class ApiKeyService:
             if last is not None and now - last < TOUCH_EVERY_SECONDS:
                 return
             self._touched[key.id] = now
-        self.store.touch_api_key(key.id, format_us(now_us()))
+        self.store.accounts.touch_api_key(key.id, format_us(now_us()))
 
     def for_tenant(self, tenant: Tenant) -> list[ApiKey]:
-        return self.store.list_api_keys(tenant.id)
+        return self.store.accounts.list_api_keys(tenant.id)
 
     def revoke(self, tenant: Tenant, key_id: int, *, by: Principal | None = None,
                context: RequestContext = CLI) -> None:
         revoked_at = format_us(now_us())
-        if not self.store.revoke_api_key(tenant.id, key_id, revoked_at):
+        if not self.store.accounts.revoke_api_key(tenant.id, key_id, revoked_at):
             raise NotFound("no active key with that id", [ErrorDetail("key_id", str(key_id))])
-        key = next(k for k in self.store.list_api_keys(tenant.id) if k.id == key_id)
+        key = next(k for k in self.store.accounts.list_api_keys(tenant.id) if k.id == key_id)
         self.audit.admin(tenant, by, context, "api_key.revoke", "delete", _target(key),
                          [{"field": "revoked_at", "old": None, "new": revoked_at}])
 

@@ -1,5 +1,5 @@
-"""Staff accounts, custom roles, sessions and failed logins: one SQL text for both
-backends, run through a small adapter each backend provides (``SqlRunner``).
+"""API keys, staff accounts, custom roles, sessions and failed logins: one SQL text for
+both backends, run through a small adapter each backend provides (``SqlRunner``).
 
 The SQL here is written with ``?`` placeholders and no literal ``?`` or ``%``, so the
 PostgreSQL adapter can swap them for ``%s``."""
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, Protocol
 
 from trailbook.errors import Conflict, ErrorDetail
-from trailbook.store.records import CustomRole, Session, User
+from trailbook.store.records import ApiKey, CustomRole, Session, User
 
 Row = tuple[Any, ...]
 
@@ -28,6 +28,8 @@ class SqlRunner(Protocol):
         ...
 
 
+_KEY = ("id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at,"
+        " last_used_at, revoked_at")
 _USER = ("id, tenant_id, email, name, role, password_hash, must_change, created_at,"
          " disabled_at, last_login_at")
 _ROLE = "id, tenant_id, name, permissions, categories, created_at"
@@ -35,6 +37,11 @@ _SESSION = ("id, token_hash, tenant_id, user_id, csrf_token, created_us, last_se
             " expires_us, ip, user_agent, revoked_us, revoked_by")
 # The user fields an update may set.
 USER_FIELDS = ("name", "role", "password_hash", "must_change", "disabled_at", "last_login_at")
+
+
+def _key(row: Row) -> ApiKey:
+    return ApiKey(int(row[0]), int(row[1]), row[2], row[3], bytes(row[4]),
+                  tuple(row[5].split()), row[6], row[7], row[8], row[9])
 
 
 def _user(row: Row) -> User:
@@ -56,6 +63,35 @@ def _session(row: Row) -> Session:
 class AccountStore:
     def __init__(self, runner: SqlRunner) -> None:
         self._run = runner
+
+    # -- api keys ------------------------------------------------------------
+
+    def add_api_key(self, tenant_id: int, name: str, prefix: str, key_hash: bytes,
+                    scopes: tuple[str, ...], created_at: str, expires_at: str | None) -> ApiKey:
+        rows, _ = self._run.write(
+            "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_at,"
+            " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
+            (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at))
+        return ApiKey(int(rows[0][0]), tenant_id, name, prefix, key_hash, scopes, created_at,
+                      expires_at, None, None)
+
+    def find_api_key(self, key_hash: bytes) -> ApiKey | None:
+        rows = self._run.read(f"SELECT {_KEY} FROM api_keys WHERE key_hash = ?", (key_hash,))
+        return _key(rows[0]) if rows else None
+
+    def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
+        rows = self._run.read(f"SELECT {_KEY} FROM api_keys WHERE tenant_id = ? ORDER BY id",
+                              (tenant_id,))
+        return [_key(r) for r in rows]
+
+    def touch_api_key(self, key_id: int, used_at: str) -> None:
+        self._run.write("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (used_at, key_id))
+
+    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool:
+        _, changed = self._run.write(
+            "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ?"
+            " AND revoked_at IS NULL", (revoked_at, key_id, tenant_id))
+        return changed > 0
 
     # -- users ---------------------------------------------------------------
 

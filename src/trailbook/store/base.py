@@ -15,7 +15,6 @@ from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
 from trailbook.store.records import (
-    ApiKey,
     Appended,
     ChainHead,
     ChainRow,
@@ -30,7 +29,7 @@ class Store(Protocol):
     url: str
     # Whether appended events should carry their terms as a tsvector literal.
     keeps_search_vector: bool
-    # Staff accounts, custom roles, sessions and failed logins.
+    # API keys, staff accounts, custom roles, sessions and failed logins.
     accounts: AccountStore
 
     def close(self) -> None: ...
@@ -47,22 +46,6 @@ class Store(Protocol):
     def get_tenant_by_id(self, tenant_id: int) -> Tenant | None: ...
     def list_tenants(self) -> list[Tenant]: ...
     def set_tenant_categories(self, tenant_id: int, categories: tuple[str, ...]) -> None: ...
-
-    # api keys
-    def add_api_key(
-        self,
-        tenant_id: int,
-        name: str,
-        prefix: str,
-        key_hash: bytes,
-        scopes: tuple[str, ...],
-        created_at: str,
-        expires_at: str | None,
-    ) -> ApiKey: ...
-    def find_api_key(self, key_hash: bytes) -> ApiKey | None: ...
-    def list_api_keys(self, tenant_id: int) -> list[ApiKey]: ...
-    def touch_api_key(self, key_id: int, used_at: str) -> None: ...
-    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool: ...
 
     # events
     def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]: ...

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from trailbook.model.event import convert_event
+from trailbook.model.limits import MAX_REASON
 from trailbook.service.access.principal import Principal
 from trailbook.store.records import Tenant
 
@@ -84,7 +85,7 @@ class SelfAudit:
         if source:
             event["source"] = source
         if reason:
-            event["reason"] = reason[:1000]
+            event["reason"] = reason[:MAX_REASON]
         if context.request_id:
             event["request_id"] = context.request_id
         if session_id:
@@ -95,12 +96,12 @@ class SelfAudit:
 
     def admin(self, tenant: Tenant, by: Principal | None, context: RequestContext,
               action: str, action_type: str, target: dict[str, Any],
-              changes: list[dict[str, Any]] | None = None, **extra: Any) -> None:
+              changes: list[dict[str, Any]] | None = None) -> None:
         """An administrative change, by a staff user, a key or the CLI."""
         self.record(tenant, category="admin", action=action, action_type=action_type,
                     actor=actor_of(by), context=context, targets=[target],
-                    changes=changes, severity=extra.pop("severity", "notice"),
-                    session_id=by.session.id if by and by.session else None, **extra)
+                    changes=changes, severity="notice",
+                    session_id=by.session.id if by and by.session else None)
 
     def access(self, principal: Principal, context: RequestContext, action: str,
                action_type: str, **extra: Any) -> None:

@@ -7,8 +7,17 @@ from typing import Any
 
 from trailbook.errors import ErrorDetail, Forbidden
 from trailbook.query.filters import EventFilter
-from trailbook.service.access.permissions import PERMISSIONS, SCOPE_PERMISSIONS
+from trailbook.service.access.permissions import (
+    ALL_CATEGORIES,
+    PERMISSIONS,
+    SCOPE_PERMISSIONS,
+)
 from trailbook.store.records import ApiKey, Session, Tenant, User
+
+
+def user_actor(user: User) -> dict[str, Any]:
+    """A staff user as the actor of an audit event."""
+    return {"id": f"user:{user.id}", "type": "user", "name": user.name, "email": user.email}
 
 
 @dataclass(frozen=True)
@@ -76,12 +85,11 @@ class Principal:
             return False
         if self.categories is None:
             return True
-        return "*" not in categories and set(categories) <= set(self.categories)
+        return ALL_CATEGORIES not in categories and set(categories) <= set(self.categories)
 
     def actor(self) -> dict[str, Any]:
         """The caller as the actor of an audit event."""
         if self.user is not None:
-            return {"id": f"user:{self.user.id}", "type": "user", "name": self.user.name,
-                    "email": self.user.email}
+            return user_actor(self.user)
         assert self.key is not None
         return {"id": f"api_key:{self.key.id}", "type": "api_key", "name": self.key.name}

@@ -108,6 +108,8 @@ class RoleService:
         perms, cats = self._checked(
             tenant, sorted(old.permissions) if permissions is None else permissions,
             list(old.categories) if categories is None else categories)
+        if frozenset(perms) == old.permissions and cats == old.categories:
+            return old  # nothing to change, nothing to audit
         self._guard_grant(by, perms, cats, held=name)
         self.store.accounts.update_role(role_id, perms, cats)
         self.audit.admin(tenant, by, context, "role.update", "update",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from hashlib import sha256
+from typing import Any
 
 from trailbook.errors import (
     ErrorDetail,
@@ -19,7 +20,7 @@ from trailbook.model.timefmt import format_us, now_us
 from trailbook.service.access.audit import RequestContext, SelfAudit
 from trailbook.service.access.passwords import MAX_LENGTH, Passwords
 from trailbook.service.access.permissions import ALL_CATEGORIES
-from trailbook.service.access.principal import Principal
+from trailbook.service.access.principal import Principal, user_actor
 from trailbook.service.access.roles import RoleService
 from trailbook.service.access.throttle import LOOK_BACK_US, Lock, current_lock
 from trailbook.service.access.users import user_target
@@ -68,16 +69,15 @@ class SessionService:
                             self.lock_base_us, now)
 
     def _audit_auth(self, user: User, context: RequestContext, action: str, action_type: str,
-                    **extra: object) -> None:
-        tenant = self.tenants.by_id(user.tenant_id)
-        actor = {"id": f"user:{user.id}", "type": "user", "name": user.name,
-                 "email": user.email}
-        self.audit.record(tenant, category="access", action=action, action_type=action_type,
-                          actor=actor, context=context, targets=[user_target(user)],
-                          **extra)  # type: ignore[arg-type]
+                    **extra: Any) -> None:
+        self.audit.record(self.tenants.by_id(user.tenant_id), category="access",
+                          action=action, action_type=action_type, actor=user_actor(user),
+                          context=context, targets=[user_target(user)], **extra)
 
-    def login(self, email: str, password: str, context: RequestContext) -> tuple[str, Session]:
-        """Check the password and open a session: (the cookie's secret, the session)."""
+    def login(self, email: str, password: str, context: RequestContext
+              ) -> tuple[str, Principal]:
+        """Check the password and open a session: (the cookie's secret, who is now
+        signed in)."""
         if not email.strip():
             raise field_error("email", "is required")
         if not password:
@@ -120,7 +120,7 @@ class SessionService:
             changes["password_hash"] = self.passwords.hash(password)
         self.store.accounts.update_user(user.id, changes)
         self._audit_auth(user, context, "auth.login", "login", session_id=session.id)
-        return token, session
+        return token, self.principal_of(user, session)
 
     # -- who is calling ------------------------------------------------------
 

@@ -15,12 +15,20 @@ from trailbook.store.records import Tenant, User
 
 EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_EMAIL = 254
+MAX_NAME = 200
 
 
 def normal_email(email: str) -> str:
     cleaned = email.strip().lower()
     if len(cleaned) > MAX_EMAIL or not EMAIL_RE.match(cleaned):
         raise field_error("email", "not an email address")
+    return cleaned
+
+
+def _clean_name(name: str) -> str:
+    cleaned = name.strip()
+    if not 1 <= len(cleaned) <= MAX_NAME:
+        raise field_error("name", f"use 1-{MAX_NAME} characters")
     return cleaned
 
 
@@ -90,9 +98,7 @@ class UserService:
         """Add a user. Without ``password`` a one-time password is made, returned once,
         and must be changed at first sign-in."""
         email = normal_email(email)
-        name = name.strip() or email
-        if len(name) > 200:
-            raise field_error("name", "use at most 200 characters")
+        name = _clean_name(name.strip() or email)
         self.roles.get(tenant, role)
         self._guard_owner(by, role)
         self._guard_grant(tenant, by, role)
@@ -124,10 +130,8 @@ class UserService:
         user = self.get(tenant, user_id)
         self._guard_owner(by, user.role)  # an owner is changed only by an owner
         changes: dict[str, object] = {}
-        if name is not None and name.strip() != user.name:
-            if not name.strip() or len(name.strip()) > 200:
-                raise field_error("name", "use 1-200 characters")
-            changes["name"] = name.strip()
+        if name is not None and _clean_name(name) != user.name:
+            changes["name"] = _clean_name(name)
         if role is not None and role != user.role:
             self.roles.get(tenant, role)
             self._guard_owner(by, role)

@@ -34,7 +34,6 @@ from trailbook.store.postgres.partitions import months_to_keep
 from trailbook.store.postgres.runner import PostgresRunner
 from trailbook.store.postgres.search import compile_search
 from trailbook.store.records import (
-    ApiKey,
     Appended,
     ChainHead,
     ChainRow,
@@ -53,10 +52,6 @@ _EVENT_COLUMNS = (
     "tenant_id, pos, seq, id, category, action, idem_key, hash, doc, search, metadata, changes"
 )
 _CHECKPOINT_COLUMNS = "tenant_id, seq, hash, created_at, key_id, signature"
-_KEY_COLUMNS = (
-    "id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at,"
-    " last_used_at, revoked_at"
-)
 PAGE = 5000
 
 
@@ -207,54 +202,6 @@ class PostgresStore:
         with self._pool.connection() as conn:
             conn.execute("UPDATE tenants SET categories = %s WHERE id = %s",
                          (orjson.dumps(list(categories)).decode(), tenant_id))
-
-    # -- api keys ------------------------------------------------------------
-
-    @staticmethod
-    def _key(row: Any) -> ApiKey:
-        return ApiKey(row[0], row[1], row[2], row[3], bytes(row[4]), tuple(row[5].split()),
-                      row[6], row[7], row[8], row[9])
-
-    def add_api_key(
-        self,
-        tenant_id: int,
-        name: str,
-        prefix: str,
-        key_hash: bytes,
-        scopes: tuple[str, ...],
-        created_at: str,
-        expires_at: str | None,
-    ) -> ApiKey:
-        row = self._one(
-            "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_at,"
-            " expires_at) VALUES (%s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at),
-        )
-        return ApiKey(int(row[0]), tenant_id, name, prefix, key_hash, scopes, created_at,
-                      expires_at, None, None)
-
-    def find_api_key(self, key_hash: bytes) -> ApiKey | None:
-        row = self._one(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE key_hash = %s", (key_hash,))
-        return self._key(row) if row else None
-
-    def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
-        rows = self._all(
-            f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE tenant_id = %s ORDER BY id", (tenant_id,)
-        )
-        return [self._key(r) for r in rows]
-
-    def touch_api_key(self, key_id: int, used_at: str) -> None:
-        with self._pool.connection() as conn:
-            conn.execute("UPDATE api_keys SET last_used_at = %s WHERE id = %s", (used_at, key_id))
-
-    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool:
-        with self._pool.connection() as conn:
-            cur = conn.execute(
-                "UPDATE api_keys SET revoked_at = %s WHERE id = %s AND tenant_id = %s"
-                " AND revoked_at IS NULL",
-                (revoked_at, key_id, tenant_id),
-            )
-            return cur.rowcount > 0
 
     # -- events: append ------------------------------------------------------
 

@@ -28,7 +28,6 @@ from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
-    ApiKey,
     Appended,
     ChainHead,
     ChainRow,
@@ -229,81 +228,6 @@ class SQLiteStore:
                 "UPDATE tenants SET categories = ? WHERE id = ?",
                 (orjson.dumps(list(categories)).decode(), tenant_id),
             )
-
-    # -- api keys ------------------------------------------------------------
-
-    _KEY_COLUMNS = (
-        "id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at,"
-        " last_used_at, revoked_at"
-    )
-
-    @staticmethod
-    def _key(row: Any) -> ApiKey:
-        return ApiKey(
-            row[0],
-            row[1],
-            row[2],
-            row[3],
-            row[4],
-            tuple(row[5].split()),
-            row[6],
-            row[7],
-            row[8],
-            row[9],
-        )
-
-    def add_api_key(
-        self,
-        tenant_id: int,
-        name: str,
-        prefix: str,
-        key_hash: bytes,
-        scopes: tuple[str, ...],
-        created_at: str,
-        expires_at: str | None,
-    ) -> ApiKey:
-        with self._write() as conn:
-            cur = conn.execute(
-                "INSERT INTO api_keys (tenant_id, name, prefix, key_hash, scopes, created_at,"
-                " expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (tenant_id, name, prefix, key_hash, " ".join(scopes), created_at, expires_at),
-            )
-            key_id = int(cur.lastrowid or 0)
-        return ApiKey(
-            key_id, tenant_id, name, prefix, key_hash, scopes, created_at, expires_at, None, None
-        )
-
-    def find_api_key(self, key_hash: bytes) -> ApiKey | None:
-        row = (
-            self._reader()
-            .execute(f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,))
-            .fetchone()
-        )
-        return self._key(row) if row else None
-
-    def list_api_keys(self, tenant_id: int) -> list[ApiKey]:
-        rows = (
-            self._reader()
-            .execute(
-                f"SELECT {self._KEY_COLUMNS} FROM api_keys WHERE tenant_id = ? ORDER BY id",
-                (tenant_id,),
-            )
-            .fetchall()
-        )
-        return [self._key(r) for r in rows]
-
-    def touch_api_key(self, key_id: int, used_at: str) -> None:
-        with self._write() as conn:
-            conn.execute("UPDATE api_keys SET last_used_at = ? WHERE id = ?", (used_at, key_id))
-
-    def revoke_api_key(self, tenant_id: int, key_id: int, revoked_at: str) -> bool:
-        with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND tenant_id = ?"
-                " AND revoked_at IS NULL",
-                (revoked_at, key_id, tenant_id),
-            )
-            return cur.rowcount > 0
 
     # -- events: append ------------------------------------------------------
 
