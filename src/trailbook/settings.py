@@ -67,6 +67,13 @@ class Settings(BaseSettings):
     owner_email: str = "owner@example.com"
     owner_password: str | None = Field(default=None, repr=False)
 
+    # Live tail (GET /api/v1/events/stream): how often an open stream looks for new
+    # events, sends a keep-alive comment when idle, and re-checks its caller's session
+    # or API key (the stream ends when it is no longer valid).
+    tail_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    tail_keepalive_seconds: float = Field(default=15.0, gt=0)
+    tail_recheck_seconds: float = Field(default=30.0, gt=0)
+
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
     sqlite_cache_mb: int = Field(default=64, ge=2)

@@ -44,6 +44,7 @@ ENDPOINTS: dict[str, Call] = {
     "search": lambda w: ("GET", "/api/v1/events", None),
     "view event": lambda w: ("GET", f"/api/v1/events/{w.event_id}", None),
     "facets": lambda w: ("GET", "/api/v1/facets", None),
+    "export csv": lambda w: ("GET", "/api/v1/events/export.csv", None),
     "verify": lambda w: ("GET", "/api/v1/verify", None),
     "checkpoints": lambda w: ("GET", "/api/v1/checkpoints", None),
     "ingest": lambda w: ("POST", "/api/v1/events", minimal_event()),
@@ -72,19 +73,26 @@ ENDPOINTS: dict[str, Call] = {
     "own sessions": lambda w: ("GET", "/api/v1/sessions", None),
     "me": lambda w: ("GET", "/api/v1/auth/me", None),
     "permissions": lambda w: ("GET", "/api/v1/permissions", None),
+    "list annotations": lambda w: ("GET", f"/api/v1/events/{w.event_id}/annotations", None),
+    "comment": lambda w: ("POST", f"/api/v1/events/{w.event_id}/comments",
+                          {"text": f"note {w.unique()}"}),
+    "tag": lambda w: ("POST", f"/api/v1/events/{w.event_id}/tags", {"tag": f"t{w.unique()}"}),
 }
 
-READ = {"search", "view event", "facets", "own sessions", "me", "permissions"}
+READ = {"search", "view event", "facets", "own sessions", "me", "permissions",
+        "list annotations"}
+ANNOTATE = {"comment", "tag"}
 VERIFY = {"verify", "checkpoints"}
+EXPORT = {"export csv"}
 MANAGE = {"list users", "add user", "read user", "change user", "reset password",
           "list roles", "create role", "change role", "delete role", "list keys",
           "create key", "revoke key", "all sessions", "end another's session"}
 # The expected matrix, written out rather than derived from the code's role table.
 ALLOWED: dict[str, set[str]] = {
-    "owner": READ | VERIFY | MANAGE,
-    "admin": READ | VERIFY | MANAGE,
-    "auditor": READ | VERIFY,
-    "analyst": set(READ),
+    "owner": READ | VERIFY | EXPORT | MANAGE | ANNOTATE,
+    "admin": READ | VERIFY | EXPORT | MANAGE | ANNOTATE,
+    "auditor": READ | VERIFY | EXPORT,
+    "analyst": READ | ANNOTATE,
     "viewer": set(READ),
 }
 assert all(names <= set(ENDPOINTS) for names in ALLOWED.values())
@@ -113,6 +121,8 @@ def snapshot(w: World) -> tuple[Any, ...]:
         accounts.list_users(w.tenant.id), accounts.list_roles(w.tenant.id),
         w.tb.store.accounts.list_api_keys(w.tenant.id),
         [(s.id, s.revoked_us) for s in accounts.live_sessions(w.tenant.id, None, 0, 2**62)],
+        w.tb.store.annotations.for_event(w.tenant.id,
+                                         w.tb.events.get(w.tenant, w.event_id).pos),
     )
 
 

@@ -3,6 +3,7 @@ served `trailbook serve` process (on both backends)."""
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
@@ -182,3 +183,28 @@ def test_a_change_without_the_csrf_token_is_refused(server: RunningServer) -> No
     assert made.status_code == 201, made.text
     denied = [e for e in trail(server, action="access.denied")]
     assert len(denied) == 3
+
+
+def test_the_console_forms_refuse_a_post_without_their_token(server: RunningServer) -> None:
+    """Over real HTTP: the sign-in form without the token bound to this browser, and
+    the sign-out form without the session's token, change nothing."""
+    page = httpx.Client(base_url=server.base_url, timeout=30, follow_redirects=False)
+    forged = page.post("/login", data={"email": SERVER_OWNER[0], "password": SERVER_OWNER[1],
+                                       "login_token": "from another site"})
+    assert forged.status_code == 403 and "trailbook_session" not in forged.cookies
+    form = page.get("/login")
+    token = re.search(r'name="login_token" value="([^"]+)"', form.text)
+    assert token is not None
+    signed_in = page.post("/login", data={"email": SERVER_OWNER[0],
+                                          "password": SERVER_OWNER[1],
+                                          "login_token": token.group(1)})
+    assert signed_in.status_code == 303 and "trailbook_session" in page.cookies
+    assert page.post("/logout", data={}).status_code == 403
+    assert page.post("/logout", data={"csrf_token": "guess"}).status_code == 403
+    assert page.get("/logs").status_code == 200  # still signed in
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.get("/logs").text)
+    assert csrf is not None
+    out = page.post("/logout", data={"csrf_token": csrf.group(1)})
+    assert out.status_code == 303 and out.headers["location"] == "/login"
+    assert page.get("/logs").status_code == 303  # the session is over
+    page.close()

@@ -61,6 +61,9 @@ def test_a_user_of_one_tenant_sees_nothing_of_another(two_tenants: dict[str, Any
         ("DELETE", f"/api/v1/api-keys/{beta['key']}", None),
         ("PATCH", "/api/v1/roles/beta-only", {"categories": ["*"]}),
         ("DELETE", "/api/v1/roles/beta-only", None),
+        ("GET", f"/api/v1/events/{beta['event']}/annotations", None),
+        ("POST", f"/api/v1/events/{beta['event']}/comments", {"text": "seen"}),
+        ("POST", f"/api/v1/events/{beta['event']}/tags", {"tag": "seen"}),
     ):
         answer = acme.request(method, path, json=body)
         assert answer.status_code == 404, (path, answer.text)
@@ -72,6 +75,12 @@ def test_a_user_of_one_tenant_sees_nothing_of_another(two_tenants: dict[str, Any
         found = acme.get("/api/v1/events", params=params).json()["events"]
         assert all(e["tenant"] == "acme" for e in found), params
         assert not [e for e in found if e["action"] == "miner.reboot"], params
+    exported = acme.get("/api/v1/events/export.csv", params={"action": "miner.reboot"})
+    assert exported.status_code == 200 and exported.text.count("\n") == 1  # the header
+    assert "secret reboot" not in acme.get("/api/v1/events/export.csv").text
+    # the console's pages answer the same way
+    assert acme.get(f"/events/{beta['event']}").status_code == 404
+    assert "secret reboot" not in acme.get("/logs", params={"query": "secret"}).text
     counted = acme.get("/api/v1/facets", params={"action": "miner.reboot"}).json()
     assert counted["total"]["count"] == 0
     assert acme.get("/api/v1/verify").json()["tenant"] == "acme"

@@ -1,6 +1,7 @@
-"""`trailbook copy` between SQLite and PostgreSQL: every tenant, event, checkpoint and
-API key goes across, the chain keeps its seqs and hashes, the copy verifies; a source
-that was altered, or a target that is not empty, stops it with a clear message."""
+"""`trailbook copy` between SQLite and PostgreSQL: every tenant, event, checkpoint,
+API key, staff user and annotation goes across, the chain keeps its seqs and hashes,
+the copy verifies; a source that was altered, or a target that is not empty, stops it
+with a clear message."""
 
 from __future__ import annotations
 
@@ -8,17 +9,21 @@ import os
 import sqlite3
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import msgspec
+import orjson
 import psycopg
 import pytest
+import uuid_utils
 
 from trailbook.model.event import EventIn
 from trailbook.query.filters import EventFilter
 from trailbook.service.access.audit import CLI
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
+from trailbook.store.records import Annotation
 
 
 @pytest.fixture
@@ -57,6 +62,17 @@ def build_source(data_dir: Path) -> dict[str, list[tuple[int, bytes, bytes]]]:
                                               list[EventIn]))
         chains = {t.name: [(r.seq, r.doc, r.hash) for r in tb.store.iter_chain(t.id)]
                   for t in (acme, other)}
+        # Annotations, made in the store (as setup: no audit events to count): the
+        # clerk tagged seq 12 and 14 "vip" and commented on 12.
+        clerk = tb.users.by_email(acme, "clerk@isp.example")
+        for row in tb.store.iter_chain(acme.id):
+            for seq, kind, body in ((12, "tag", "vip"), (14, "tag", "vip"),
+                                    (12, "comment", "Checked with the client.")):
+                if row.seq == seq:
+                    tb.store.annotations.add(Annotation(
+                        str(uuid_utils.uuid7()), acme.id, row.pos,
+                        str(uuid.UUID(bytes=row.id_bytes)), kind, body, clerk.id,
+                        clerk.email, clerk.name, "2026-06-01T10:00:00.000000Z"))
     finally:
         tb.close()
     return chains
@@ -92,6 +108,8 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
         assert clerk.categories == ("billing",)
         # Checkpoints came along and still check out.
         assert [c.seq for c in tb.integrity.checkpoints(acme)][-1] == 1204
+        # Annotations came along, pointing at the same events, by the clerk's new id.
+        assert_annotations(tb)
     finally:
         tb.close()
 
@@ -100,6 +118,22 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
     assert returned.returncode == 0, returned.stdout + returned.stderr
     again = cli(back, "verify", "--all")
     assert again.returncode == 0, again.stdout + again.stderr
+    with Trailbook.open(load_settings(data_dir=back)) as returned_tb:
+        assert_annotations(returned_tb)
+
+
+def assert_annotations(tb: Trailbook) -> None:
+    acme = tb.tenants.get("acme")
+    clerk = tb.users.by_email(acme, "clerk@isp.example")
+    found = tb.store.annotations.for_tenant(acme.id)
+    assert sorted((a.kind, a.body) for a in found) == [
+        ("comment", "Checked with the client."), ("tag", "vip"), ("tag", "vip")]
+    assert {(a.author_user_id, a.author_email, a.created_at) for a in found} == {
+        (clerk.id, "clerk@isp.example", "2026-06-01T10:00:00.000000Z")}
+    tagged = tb.events.search(acme, EventFilter(tags=("vip",))).events
+    assert [e.seq for e in tagged] == [14, 12]
+    assert {a.event_pos for a in found} == {e.pos for e in tagged}
+    assert {a.event_id for a in found} == {orjson.loads(e.doc)["id"] for e in tagged}
 
 
 def test_copy_into_a_database_holding_the_tenants_is_refused(

@@ -62,6 +62,8 @@ PARSED: list[tuple[str, EventFilter]] = [
     ("request:req-9", EventFilter(request_ids=("req-9",))),
     ("session:s-1", EventFilter(session_ids=("s-1",))),
     ("tag:vip", EventFilter(tags=("vip",))),
+    ("tag:VIP,incident:42 tag:vip", EventFilter(tags=("vip", "incident:42"))),
+    ("-tag:spam", EventFilter(exclude=EventFilter(tags=("spam",)))),
     ("after:2026-01-01", EventFilter(since_us=us("2026-01-01T00:00:00Z"))),
     ("before:2026-02-01T10:00:00Z", EventFilter(until_us=us("2026-02-01T10:00:00Z"))),
     ("after:2026-01-01 before:2026-02-01", EventFilter(
@@ -120,6 +122,8 @@ MALFORMED: list[tuple[str, int, str]] = [
     ('action:"miner.*"x', 17, "space after the closing quote"),
     ('rack"B4"', 5, "space before a quote"),
     ("action:.*", 8, "at least one segment"),
+    ('tag:"two words"', 5, "is not a tag"),
+    ("reboot tag:-x", 12, "is not a tag"),
     ("x" * 2001, 2001, "at most 2000 characters"),
 ]
 

@@ -1,7 +1,8 @@
 """Property: for random events and random filters (negations included), what the
 store answers equals a plain-Python evaluation of the same filter over the same
 events (``trailbook.query.evaluate``), in the same order, on SQLite and PostgreSQL;
-and the total and the histogram count the same events."""
+and the total and the histogram count the same events. Some events carry tags
+(annotations), which the evaluation is given."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 import msgspec
 import orjson
 import pytest
+import uuid_utils
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -20,7 +22,7 @@ from trailbook.model.timefmt import format_us, parse_rfc3339
 from trailbook.query.evaluate import matches
 from trailbook.query.filters import EventFilter
 from trailbook.service.app import Trailbook
-from trailbook.store.records import Tenant
+from trailbook.store.records import Annotation, Tenant
 
 T0 = parse_rfc3339("2026-06-01T00:00:00Z")
 MINUTE = 60_000_000
@@ -36,6 +38,7 @@ TARGETS = [("m-1", "Rack B4 slot 1", "miner"), ("m-2", "rack b4 slot 2", "miner"
            ("c-9", "Acme Hosting", "client"), ("cl-3", None, "cluster")]
 WORDS = ["pool", "change", "reboot", "rack", "failed", "café", "invoice", "b4", "slot"]
 IPS = ["10.1.2.3", "10.1.9.9", "10.2.0.1", "192.0.2.7", "2001:db8::5", "2001:db8:1::9"]
+TAGS = ["vip", "incident", "reviewed"]
 NETWORKS = ["10.0.0.0/8", "10.1.0.0/16", "10.1.8.0/21", "10.1.2.3/32", "192.0.2.0/24",
             "2001:db8::/32", "2001:db8::4/126", "2001:db8::/48"]
 
@@ -76,13 +79,24 @@ def backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def stored(tb: Trailbook, tenant: Tenant) -> list[dict[str, Any]]:
+def stored(tb: Trailbook, tenant: Tenant) -> list[tuple[dict[str, Any], frozenset[str]]]:
+    """The events, newest first, each with its tags."""
     raw = make_events(90, seed=5)
     for start in range(0, len(raw), 30):
         tb.events.ingest(tenant, msgspec.convert(raw[start:start + 30], list[EventIn]))
     found = tb.events.search(tenant, EventFilter(), None, 500).events
     assert len(found) == 90
-    return [orjson.loads(e.doc) for e in found]  # newest first
+    rng = random.Random(7)
+    out = []
+    for event in found:
+        doc = orjson.loads(event.doc)
+        tags = frozenset(rng.sample(TAGS, rng.choice([0, 0, 1, 2])))
+        for tag in sorted(tags):
+            tb.store.annotations.add(Annotation(
+                str(uuid_utils.uuid7()), tenant.id, event.pos, doc["id"], "tag", tag, 1,
+                "ana@acme.example", "Ana", "2026-06-01T00:00:00.000000Z"))
+        out.append((doc, tags))
+    return out
 
 
 def one_of(values: list[Any]) -> st.SearchStrategy[tuple[Any, ...]]:
@@ -108,6 +122,7 @@ FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "ips": one_of(NETWORKS).map(lambda ns: tuple(ipaddress.ip_network(n) for n in ns)),
     "request_ids": one_of(["r-1", "r-2"]),
     "session_ids": one_of(["s-1", "s-2"]),
+    "tags": one_of(TAGS),
     "text": st.sampled_from(["pool", "rack b4", '"rack b4"', '"pool change"', "cafe",
                              "timeout", "invoice", '"slot 2"', "miner", "farm"]),
 }
@@ -132,9 +147,10 @@ def filters(draw: st.DrawFn) -> EventFilter:
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flt=filters())
 def test_store_answers_what_the_filter_means(
-    tb: Trailbook, tenant: Tenant, stored: list[dict[str, Any]], flt: EventFilter
+    tb: Trailbook, tenant: Tenant, stored: list[tuple[dict[str, Any], frozenset[str]]],
+    flt: EventFilter,
 ) -> None:
-    expected = [d["seq"] for d in stored if matches(flt, d)]
+    expected = [d["seq"] for d, tags in stored if matches(flt, d, tags)]
     answered = [orjson.loads(e.doc)["seq"]
                 for e in tb.events.search(tenant, flt, None, 500).events]
     assert answered == expected, flt.describe()

@@ -11,13 +11,15 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
-from trailbook.api import events, facets, integrity, sessions, staff
+from trailbook.api import events, exports, facets, integrity, sessions, staff, tail
+from trailbook.api.annotations import router as annotations_router
 from trailbook.api.auth import csrf_guard
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.service.app import Trailbook
 from trailbook.service.periodic import server_timers
+from trailbook.web.app import install_pages
 
 
 def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
@@ -49,11 +51,16 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     )
     app.state.trailbook = tb
     install_error_handlers(app)
+    # Before events: /events/export.csv and /events/stream are not /events/{event_id}.
+    app.include_router(exports.router)
+    app.include_router(tail.router)
     app.include_router(events.router)
+    app.include_router(annotations_router)
     app.include_router(facets.router)
     app.include_router(integrity.router)
     app.include_router(sessions.router)
     app.include_router(staff.router)
+    install_pages(app)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness",
              openapi_extra={"security": []})

@@ -123,6 +123,7 @@ async def list_events(
     request_id: MultiQuery = None,
     session_id: MultiQuery = None,
     q: Annotated[str | None, Query(description='free text: words and "phrases"')] = None,
+    tag: Annotated[list[str] | None, Query(description="annotation tags")] = None,
     query: Annotated[str | None, Query(
         description='the query language, e.g. `action:miner.* -result:success "rack B4"`;'
         " ANDed with the other parameters")] = None,

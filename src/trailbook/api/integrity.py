@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
-from trailbook.api.auth import authenticate
+from trailbook.api.auth import authenticate, request_context
 from trailbook.api.render import JsonResponse
 from trailbook.service.app import Trailbook
 
@@ -16,12 +16,14 @@ router = APIRouter(prefix="/api/v1", tags=["integrity"])
     "/verify",
     summary="Recompute the tenant's chain and check it against the signed checkpoints",
     description="`ok` is false when anything is wrong; `first_problem` names the first bad "
-    "seq and the kind of damage. Needs the `read` scope.",
+    "seq and the kind of damage. Each verification is recorded in the tenant's `access` "
+    "log as `integrity.verify`, with its outcome. Needs the `read` scope.",
 )
 async def verify(request: Request) -> JsonResponse:
     principal = await authenticate(request, "integrity.verify")
     tb: Trailbook = request.app.state.trailbook
-    report = await run_in_threadpool(tb.integrity.verify, principal.tenant)
+    report = await run_in_threadpool(tb.integrity.verify_for, principal,
+                                     request_context(request))
     return JsonResponse(report.as_dict())
 
 

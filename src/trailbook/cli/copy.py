@@ -19,8 +19,9 @@ def copy(
     source: str = typer.Option(..., "--from", help="Database to copy from (URL or SQLite path)."),
     target: str = typer.Option(..., "--to", help="Database to copy into (URL or SQLite path)."),
 ) -> None:
-    """Copy every tenant, event, checkpoint and API key from one database into another
-    (e.g. SQLite into PostgreSQL), then verify the copy against the signed checkpoints."""
+    """Copy every tenant, event, checkpoint, API key, staff user and annotation from one
+    database into another (e.g. SQLite into PostgreSQL), then verify the copy against
+    the signed checkpoints."""
     from_settings = state(ctx).settings(database_url=database_url(source))
     to_settings = state(ctx).settings(database_url=database_url(target))
     if from_settings.resolved_database_url == to_settings.resolved_database_url:
@@ -43,12 +44,14 @@ def copy(
     finally:
         src.close()
 
-    table = Table("tenant", "events", "checkpoints", "API keys", "users", "verified")
+    table = Table("tenant", "events", "checkpoints", "API keys", "users", "annotations",
+                  "verified")
     for tenant in copied:
         report = tenant.report
         verdict = "[green]whole[/]" if report.ok else f"[red]{report.problems[0].kind}[/]"
         table.add_row(tenant.name, f"{tenant.events:,}", str(tenant.checkpoints),
-                      str(tenant.api_keys), str(tenant.users), verdict)
+                      str(tenant.api_keys), str(tenant.users), f"{tenant.annotations:,}",
+                      verdict)
     console.print(table)
     console.print(f"copied {sum(t.events for t in copied):,} events into {dst.url}; "
                   f"signing key: {to_settings.resolved_signing_key_path}")

@@ -211,6 +211,7 @@ def search(
     ip: list[str] = typer.Option([], help="IP address or CIDR network."),
     request_id: list[str] = typer.Option([], help="Request id."),
     session_id: list[str] = typer.Option([], help="Session id."),
+    tag: list[str] = typer.Option([], help="Annotation tag (repeatable)."),
     limit: int = typer.Option(50, min=1, max=500, help="Events per page."),
     cursor: str | None = typer.Option(None, help="next_cursor of a previous page."),
     as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
@@ -222,7 +223,7 @@ def search(
         "actor": actor, "actor_id": actor_id, "actor_email": actor_email,
         "actor_type": actor_type, "target": target, "target_id": target_id,
         "target_name": target_name, "target_type": target_type, "scope": scope, "ip": ip,
-        "request_id": request_id, "session_id": session_id,
+        "request_id": request_id, "session_id": session_id, "tag": tag,
     }
     given = {k: v for k, v in params.items() if v not in (None, [], "")}
     flt = combine(query, given)  # type: ignore[arg-type]

@@ -3,7 +3,9 @@
 The reference for what a filter means: the store compilers (FTS5 on SQLite, tsquery
 on PostgreSQL) must return exactly the events this accepts, which a property test
 checks; and the way to test a single event against a filter where there is no index
-at all (an incoming event against alert rules)."""
+at all (an incoming event against alert rules). Tags are not part of the document
+(they are annotations, stored beside it): a caller that knows an event's tags passes
+them, and without them the event has none."""
 
 from __future__ import annotations
 
@@ -74,7 +76,7 @@ def _ip(doc: dict[str, Any]) -> ipaddress.IPv4Address | ipaddress.IPv6Address | 
     return ipaddress.ip_address(source["ip"]) if source.get("ip") else None
 
 
-def _checks(flt: EventFilter, doc: dict[str, Any]) -> Iterator[bool]:
+def _checks(flt: EventFilter, doc: dict[str, Any], tags: frozenset[str]) -> Iterator[bool]:
     """One verdict per set field of ``flt`` (time included)."""
     occurred = parse_rfc3339(doc["occurred_at"])
     if flt.since_us is not None:
@@ -121,13 +123,14 @@ def _checks(flt: EventFilter, doc: dict[str, Any]) -> Iterator[bool]:
         if flt.text:
             yield _text_matches(parts, flt.text)
     if flt.tags:
-        yield False  # no event carries tags yet
+        yield not tags.isdisjoint(flt.tags)
 
 
-def matches(flt: EventFilter, doc: dict[str, Any]) -> bool:
-    """Does the event ``doc`` (its stored document) pass ``flt``?"""
-    if not all(_checks(flt, doc)):
+def matches(flt: EventFilter, doc: dict[str, Any],
+            tags: frozenset[str] = frozenset()) -> bool:
+    """Does the event ``doc`` (its stored document), tagged ``tags``, pass ``flt``?"""
+    if not all(_checks(flt, doc, tags)):
         return False
     exclude = flt.excluded()
     # Left out if it meets any one excluded field.
-    return exclude is None or not any(_checks(exclude, doc))
+    return exclude is None or not any(_checks(exclude, doc, tags))

@@ -32,7 +32,7 @@ class EventFilter:
     request_ids: tuple[str, ...] = ()
     session_ids: tuple[str, ...] = ()
     text: str | None = None  # free text: words and "quoted phrases"
-    tags: tuple[str, ...] = ()  # annotation tags (annotations are not stored yet)
+    tags: tuple[str, ...] = ()  # annotation tags, lower case
     # Conditions an event must not meet: it is left out if it matches any one set
     # field of ``exclude`` (so -a -b is NOT a AND NOT b). Never holds a time range.
     exclude: EventFilter | None = None

@@ -47,7 +47,7 @@ KEYS: dict[str, str] = {
 TIME_KEYS = ("after", "before", "last")
 # Values of these keys are free-form (names, emails, ids): a comma is part of them.
 _WHOLE_VALUES = {"actor", "actor.id", "target", "target.id", "target.name", "request",
-                 "session", "tag"}
+                 "session"}
 _KEY = re.compile(r"[a-z][a-z_.]*(?=:)")
 _WORD_CHAR = re.compile(r"\w", re.UNICODE)
 MAX_QUERY = 2000
@@ -141,8 +141,6 @@ def _reason(exc: ValidationFailed) -> str:
 def _check(term: Term, now: int) -> None:
     """Validate one keyed term alone, so that an error points at it."""
     assert term.key is not None
-    if term.key == "tag":
-        return
     try:
         filter_from_params({KEYS[term.key]: _values(term)}, now=now)
     except ValidationFailed as exc:
@@ -164,7 +162,7 @@ def _text(terms: list[Term]) -> str | None:
 def _build(terms: list[Term]) -> EventFilter:
     params: dict[str, list[str]] = {}
     for term in terms:
-        if term.key is None or term.key in TIME_KEYS or term.key == "tag":
+        if term.key is None or term.key in TIME_KEYS:
             continue
         param = KEYS[term.key]
         if param in ("actor", "target"):  # words: several terms AND their words
@@ -173,8 +171,7 @@ def _build(terms: list[Term]) -> EventFilter:
             params.setdefault(param, []).extend(_values(term))
     flt = filter_from_params(dict(params))
     words = [t for t in terms if t.key is None]
-    tags = tuple(dict.fromkeys(t.value for t in terms if t.key == "tag"))
-    return replace(flt, text=_text(words), tags=tags)
+    return replace(flt, text=_text(words))
 
 
 def parse_query(query: str, now: int | None = None) -> EventFilter:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 
 from trailbook.errors import ErrorDetail, ValidationFailed
 from trailbook.model import limits as L
+from trailbook.model.annotation import normalize_tag
 from trailbook.model.timefmt import now_us, parse_rfc3339, to_us
 from trailbook.query.filters import EventFilter, IPNetwork
 from trailbook.query.terms import network_lookup
@@ -42,6 +43,7 @@ _SINGLE_TEXT = {"actor": "actor", "target": "target", "q": "text"}
 
 FILTER_PARAMS = (
     "since", "until", "last", "category", "action", *_ENUMS, *_SINGLE_TEXT, *_MULTI, "ip",
+    "tag",
 )  # fmt: skip
 
 
@@ -171,4 +173,7 @@ def filter_from_params(
     networks = [parse_network("ip", v) for v in _values(params.get("ip"))]
     if networks:
         fields["ips"] = tuple(networks)
+    tags = [normalize_tag(v) for v in _values(params.get("tag"))]
+    if tags:
+        fields["tags"] = tuple(dict.fromkeys(tags))
     return EventFilter(**fields)  # type: ignore[arg-type]

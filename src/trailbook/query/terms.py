@@ -271,3 +271,15 @@ def exact_networks_only(flt: EventFilter) -> EventFilter:
     """``flt`` without its inexact networks (an exclusion can leave out by token only
     the networks its tokens cover exactly; the rest is checked on the document)."""
     return replace(flt, ips=tuple(n for n in flt.ips if network_lookup(n).exact))
+
+
+def without_tags(flt: EventFilter) -> EventFilter:
+    """``flt`` without its tags and excluded tags: what the events' own index answers
+    (tags live in the annotations, which each store checks apart)."""
+    exclude = flt.excluded()
+    if exclude is not None and exclude.tags:
+        exclude = replace(exclude, tags=())
+    if not flt.tags and exclude is flt.exclude:
+        return flt
+    return replace(flt, tags=(), exclude=exclude if exclude and not exclude.is_empty()
+                   else None)

@@ -10,11 +10,14 @@ from trailbook.service.access.reading import ReadService
 from trailbook.service.access.roles import RoleService
 from trailbook.service.access.sessions import SessionService
 from trailbook.service.access.users import UserService
+from trailbook.service.annotations import AnnotationService
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import EventService
+from trailbook.service.export import ExportService
 from trailbook.service.facets import FacetService
 from trailbook.service.integrity import IntegrityService
 from trailbook.service.keys import ApiKeyService
+from trailbook.service.tail import TailService
 from trailbook.service.tenants import TenantService
 from trailbook.settings import Settings
 from trailbook.store import open_store
@@ -42,7 +45,10 @@ class Trailbook:
                                        self.passwords, self.audit)
         self.facets = FacetService(store)
         self.reads = ReadService(self.events, self.facets, self.audit)
-        self.integrity = IntegrityService(store, signer)
+        self.annotations = AnnotationService(store, self.reads, self.audit)
+        self.exports = ExportService(self.events, self.reads, self.audit)
+        self.tail = TailService(store, self.reads)
+        self.integrity = IntegrityService(store, signer, self.audit)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailbook:

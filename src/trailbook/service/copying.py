@@ -4,11 +4,13 @@ The source must verify (chain and signed checkpoints) before anything is written
 Then every event is appended again, in seq order, with its stored canonical bytes:
 sealed at the same seq after the same chain, it must get the same hash, and the copy
 stops at the first event that does not. Tenants, their categories,
-API keys (hashes only) and signed checkpoints go across too; afterwards every copied
-tenant is verified in the target against the checkpoints, with the trail's key."""
+API keys (hashes only), staff accounts, annotations and signed checkpoints go across
+too; afterwards every copied tenant is verified in the target against the
+checkpoints, with the trail's key."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -16,7 +18,7 @@ from trailbook.errors import Conflict, ErrorDetail, IntegrityFailure
 from trailbook.integrity.signing import Signer
 from trailbook.integrity.verify import VerifyReport
 from trailbook.model.normalize import TenantInfo, restore_prepared
-from trailbook.service.integrity import IntegrityService
+from trailbook.service.integrity import verify_store
 from trailbook.service.tenants import tenant_info
 from trailbook.store.base import Store
 from trailbook.store.records import ChainRow, Tenant
@@ -32,6 +34,7 @@ class CopiedTenant:
     api_keys: int
     users: int
     report: VerifyReport
+    annotations: int = 0
 
 
 def events_to_copy(source: Store) -> int:
@@ -54,7 +57,7 @@ def copy_trail(
     # The source is verified whole first, so that a damaged trail leaves the target
     # untouched (instead of half copied up to the damage).
     for tenant in tenants:
-        report = IntegrityService(source, signer).verify(tenant)
+        report = verify_store(source, signer, tenant)
         first = report.first_problem
         if first is not None:
             raise IntegrityFailure(
@@ -104,29 +107,65 @@ def _copy_tenant(
     if batch:
         count += _copy_batch(source, target, tenant, info, batch)
         progress(len(batch))
+    annotations = _copy_annotations(source, target, tenant, made.id, users)
 
     checkpoints = source.list_checkpoints(tenant.id)
     for checkpoint in checkpoints:
         target.add_checkpoint(replace(checkpoint, tenant_id=made.id))
-    report = IntegrityService(target, signer).verify(made)
-    return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), users, report)
+    report = verify_store(target, signer, made)
+    return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), len(users), report,
+                        annotations)
 
 
-def _copy_accounts(source: Store, target: Store, old_id: int, new_id: int) -> int:
+def _copy_accounts(source: Store, target: Store, old_id: int, new_id: int
+                   ) -> dict[int, int]:
     """Custom roles and staff users (with their password hashes) go across; sessions
-    do not: everyone signs in again on the new database."""
+    do not: everyone signs in again on the new database. Answers the users' new ids
+    by their old ones."""
     for role in source.accounts.list_roles(old_id):
         target.accounts.add_role(new_id, role.name, role.permissions, role.categories,
                                  role.created_at)
-    users = source.accounts.list_users(old_id)
-    for user in users:
+    new_ids: dict[int, int] = {}
+    for user in source.accounts.list_users(old_id):
         made = target.accounts.add_user(new_id, user.email, user.name, user.role,
                                         user.password_hash, user.must_change_password,
                                         user.created_at)
         if user.disabled_at or user.last_login_at:
             target.accounts.update_user(made.id, {"disabled_at": user.disabled_at,
                                                   "last_login_at": user.last_login_at})
-    return len(users)
+        new_ids[user.id] = made.id
+    return new_ids
+
+
+def _copy_annotations(source: Store, target: Store, tenant: Tenant, new_id: int,
+                      users: dict[int, int]) -> int:
+    """Comments and tags go across with their ids, authors and times. Each points at
+    its event's position in the target, looked up by the event's id: positions are
+    assigned per store (two tenants' events of one microsecond share one SQLite
+    position space), so they need not be the same in both."""
+    positions: dict[str, int] = {}
+    count = 0
+    after = ""
+    while page := source.annotations.for_tenant(tenant.id, after):
+        for annotation in page:
+            pos = positions.get(annotation.event_id)
+            if pos is None:
+                if len(positions) > 100_000:
+                    positions.clear()
+                event = target.get_event(new_id, uuid.UUID(annotation.event_id).bytes)
+                if event is None:
+                    raise IntegrityFailure(
+                        f"annotation {annotation.id} of tenant {tenant.name!r} points at "
+                        f"event {annotation.event_id}, which the copy does not hold",
+                        [ErrorDetail("annotation", annotation.id)])
+                pos = positions[annotation.event_id] = event.pos
+            target.annotations.add(replace(
+                annotation, tenant_id=new_id, event_pos=pos,
+                author_user_id=users.get(annotation.author_user_id,
+                                         annotation.author_user_id)))
+            count += 1
+        after = page[-1].id
+    return count
 
 
 def _copy_batch(

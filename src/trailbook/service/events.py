@@ -176,19 +176,10 @@ class EventService:
             raise ValidationFailed(
                 "limit out of range", [ErrorDetail("limit", f"between 1 and {MAX_PAGE}")]
             )
-        require_searchable(flt)
         before = decode_cursor(cursor) if cursor else None
         found = self.store.search(tenant.id, flt, before, limit)
         next_cursor = encode_cursor(found[-1].pos) if len(found) == limit else None
         return SearchPage(found, next_cursor)
-
-
-def require_searchable(flt: EventFilter) -> None:
-    """Refuse what the stores cannot search yet: tags (annotations come later)."""
-    exclude = flt.excluded()
-    if flt.tags or (exclude is not None and exclude.tags):
-        raise ValidationFailed("tags are not searchable yet", [ErrorDetail(
-            "tag", "tags come with annotations, which this version does not store")])
 
 
 class IngestCheck:

@@ -14,7 +14,6 @@ import msgspec
 from trailbook.errors import ErrorDetail, ValidationFailed
 from trailbook.model.timefmt import now_us
 from trailbook.query.filters import EventFilter
-from trailbook.service.events import require_searchable
 from trailbook.store.base import Store
 from trailbook.store.records import FACET_FIELDS, FacetValue, Tenant
 
@@ -113,7 +112,6 @@ class FacetService:
 
     def total(self, tenant: Tenant, flt: EventFilter, timeout_ms: int,
               exact_up_to: int = EXACT_UP_TO) -> Total:
-        require_searchable(flt)
         counted = self.store.count_matches(tenant.id, flt, exact_up_to, timeout_ms)
         if counted is None:
             return Total(None, False, timed_out=True)
@@ -136,7 +134,6 @@ class FacetService:
         """Counts by each of ``fields``, in one pass over the newest ``sample``
         matches: exact when there are no more, marked ``sampled`` when there are.
         ``mask`` hides personal data in the actor and ip values before counting."""
-        require_searchable(flt)
         unknown = [f for f in fields if f not in FACET_FIELDS]
         if unknown:
             raise ValidationFailed("unknown facet", [ErrorDetail(
@@ -161,7 +158,6 @@ class FacetService:
     def histogram(self, tenant: Tenant, flt: EventFilter, timeout_ms: int,
                   now: int | None = None) -> Histogram | None:
         """None when the tenant has no events and the filter gives no range."""
-        require_searchable(flt)
         now = now_us() if now is None else now
         span = self.store.time_span(tenant.id)
         if flt.since_us is not None:

@@ -1,29 +1,147 @@
-"""Verification of stored chains, and the public keys that check them."""
+"""Verification of stored chains, the seal of one event, and the public keys that check
+them. A verification asked for by a caller is recorded in the tenant's trail, which is
+where the console finds the last one."""
 
 from __future__ import annotations
 
-from trailbook.integrity.signing import Signer
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from trailbook.integrity.chain import GENESIS, link
+from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
 from trailbook.integrity.verify import VerifyReport, verify_chain
+from trailbook.query.filters import EventFilter
+from trailbook.service.access.audit import RequestContext, SelfAudit
+from trailbook.service.access.principal import Principal
 from trailbook.store.base import Store
-from trailbook.store.records import Checkpoint, Tenant
+from trailbook.store.records import ChainHead, Checkpoint, StoredEvent, Tenant
+
+VERIFY_ACTION = "integrity.verify"
+# How far an event's seal is re-linked towards its checkpoint on the spot; past this
+# the page says so and points at a full verification.
+MAX_RELINK = 200_000
+
+
+@dataclass(frozen=True)
+class EventSeal:
+    """What can be proved about one stored event, here and now."""
+
+    seq: int
+    hash: bytes
+    previous: bytes | None  # the predecessor's hash (GENESIS before seq 1); None: missing
+    linked: bool  # SHA-256(previous || canonical form) is the stored hash
+    checkpoint: Checkpoint | None  # the first signed checkpoint at or after seq
+    signature_valid: bool  # that checkpoint's Ed25519 signature verifies
+    reaches_checkpoint: bool  # re-linking from here gives the checkpoint's hash
+    too_far: bool = False  # the checkpoint lies more than MAX_RELINK events ahead
+
+    @property
+    def proven(self) -> bool:
+        return self.linked and self.signature_valid and self.reaches_checkpoint
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The newest verification recorded in the trail."""
+
+    at: str
+    ok: bool
+    by: str
+    detail: dict[str, Any]
+
+
+def verify_store(store: Store, signer: Signer, tenant: Tenant) -> VerifyReport:
+    """Recompute ``tenant``'s chain in ``store`` and check it against its checkpoints."""
+    return verify_chain(
+        tenant.name,
+        store.iter_chain(tenant.id),
+        store.chain_head(tenant.id),
+        store.list_checkpoints(tenant.id),
+        {signer.key_id: signer.public},
+    )
 
 
 class IntegrityService:
-    def __init__(self, store: Store, signer: Signer) -> None:
+    def __init__(self, store: Store, signer: Signer, audit: SelfAudit) -> None:
         self.store = store
         self.signer = signer
+        self.audit = audit
 
     def public_keys(self) -> list[dict[str, str]]:
         return [self.signer.public_description()]
 
     def verify(self, tenant: Tenant) -> VerifyReport:
-        return verify_chain(
-            tenant.name,
-            self.store.iter_chain(tenant.id),
-            self.store.chain_head(tenant.id),
-            self.store.list_checkpoints(tenant.id),
-            {self.signer.key_id: self.signer.public},
-        )
+        return verify_store(self.store, self.signer, tenant)
+
+    def verify_for(self, principal: Principal, context: RequestContext) -> VerifyReport:
+        """Verify the caller's tenant; a verification by staff is recorded, with its
+        outcome (as their searches are; a machine's are not)."""
+        principal.require("integrity.verify")
+        report = self.verify(principal.tenant)
+        if not principal.is_staff:
+            return report
+        first = report.first_problem
+        self.audit.access(
+            principal, context, VERIFY_ACTION, "execute",
+            result="success" if report.ok else "failure",
+            severity="info" if report.ok else "critical",
+            reason=None if first is None else f"seq {first.seq}: {first.kind}: {first.detail}",
+            metadata={"events_checked": report.events_checked, "last_seq": report.last_seq,
+                      "checkpoints_checked": report.checkpoints_checked,
+                      "problems": len(report.problems)})
+        return report
+
+    def last_verification(self, tenant: Tenant) -> Verification | None:
+        found = self.store.search(
+            tenant.id, EventFilter(categories=("access",), actions=(VERIFY_ACTION,)), None, 1)
+        if not found:
+            return None
+        doc = orjson.loads(found[0].doc)
+        actor = doc.get("actor") or {}
+        return Verification(at=doc["received_at"], ok=doc["result"] == "success",
+                            by=actor.get("email") or actor.get("name") or actor.get("id", ""),
+                            detail=doc.get("metadata") or {})
+
+    def head(self, tenant: Tenant) -> ChainHead | None:
+        return self.store.chain_head(tenant.id)
 
     def checkpoints(self, tenant: Tenant) -> list[Checkpoint]:
         return self.store.list_checkpoints(tenant.id)
+
+    def _signed(self, tenant: Tenant, checkpoint: Checkpoint) -> bool:
+        if checkpoint.key_id != self.signer.key_id:
+            return False
+        payload = checkpoint_payload(tenant.name, checkpoint.seq, checkpoint.hash,
+                                     checkpoint.created_at, checkpoint.key_id)
+        return signature_valid(self.signer.public, payload, checkpoint.signature)
+
+    def seal_of(self, tenant: Tenant, event: StoredEvent) -> EventSeal:
+        """Re-link ``event`` to its predecessor and on to the first signed checkpoint
+        covering it: the proof, for this one event, that it is what was signed."""
+        previous: bytes | None = GENESIS
+        if event.seq > 1:
+            before = list(self.store.chain_links(tenant.id, event.seq - 2, event.seq - 1))
+            previous = bytes(before[0][2]) if before else None
+        linked = previous is not None and link(previous, bytes(event.doc)) == bytes(event.hash)
+        checkpoint = next((c for c in self.store.list_checkpoints(tenant.id)
+                           if c.seq >= event.seq), None)
+        if checkpoint is None:
+            return EventSeal(event.seq, bytes(event.hash), previous, linked, None, False, False)
+        signed = self._signed(tenant, checkpoint)
+        if checkpoint.seq - event.seq > MAX_RELINK:
+            return EventSeal(event.seq, bytes(event.hash), previous, linked, checkpoint,
+                             signed, False, too_far=True)
+        running = bytes(event.hash)
+        reached = linked
+        for seq, doc, stored in self.store.chain_links(tenant.id, event.seq, checkpoint.seq):
+            running = link(running, bytes(doc))
+            if running != bytes(stored):
+                reached = False
+                break
+            if seq == checkpoint.seq:
+                break
+        reached = reached and running == checkpoint.hash
+        return EventSeal(event.seq, bytes(event.hash), previous, linked, checkpoint, signed,
+                         reached)

@@ -14,6 +14,7 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.annotations import AnnotationStore
 from trailbook.store.records import (
     Appended,
     ChainHead,
@@ -31,6 +32,8 @@ class Store(Protocol):
     keeps_search_vector: bool
     # API keys, staff accounts, custom roles, sessions and failed logins.
     accounts: AccountStore
+    # Comments and tags on events.
+    annotations: AnnotationStore
 
     def close(self) -> None: ...
 
@@ -70,6 +73,10 @@ class Store(Protocol):
         self, tenant_id: int, after_seq: int, until_seq: int
     ) -> Iterator[tuple[int, bytes, bytes]]: ...
     def chain_head(self, tenant_id: int) -> ChainHead | None: ...
+    # events stored after ``after_seq`` in arrival (seq) order, at most ``limit``: the
+    # live tail (an event's pos comes from the client's clock, its seq from arrival)
+    def events_after_seq(self, tenant_id: int, after_seq: int, limit: int
+                         ) -> list[StoredEvent]: ...
 
     # checkpoints
     def add_checkpoint(self, checkpoint: Checkpoint) -> None: ...

@@ -145,3 +145,21 @@ class Session:
     user_agent: str | None
     revoked_us: int | None = None
     revoked_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Annotation:
+    """A comment or a tag on one event: its own append-only record, which never
+    changes the event. The author's email and name are kept as they were when it
+    was written."""
+
+    id: str  # UUIDv7, time-ordered
+    tenant_id: int
+    event_pos: int  # the event's position in this store (``StoredEvent.pos``)
+    event_id: str
+    kind: str  # "comment" or "tag"
+    body: str  # the comment's text, or the tag
+    author_user_id: int
+    author_email: str
+    author_name: str
+    created_at: str

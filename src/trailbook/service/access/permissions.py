@@ -63,5 +63,5 @@ BUILTIN_ROLES: dict[str, RoleSpec] = {
 # What each API-key scope grants (keys are machine credentials: no staff management).
 SCOPE_PERMISSIONS: dict[str, frozenset[str]] = {
     "ingest": frozenset({"events.ingest"}),
-    "read": frozenset({"events.read", "personal_data", "integrity.verify"}),
+    "read": frozenset({"events.read", "personal_data", "events.export", "integrity.verify"}),
 }

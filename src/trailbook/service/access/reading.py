@@ -17,6 +17,17 @@ from trailbook.service.facets import Facet, FacetService, Histogram, Total
 from trailbook.store.records import StoredEvent
 
 MAX_AUDITED_QUERY = 2000  # characters of a query kept in its audit event
+RELATED_PAGE = 10  # related events shown for each link an event has
+
+
+@dataclass(frozen=True)
+class Related:
+    """Events linked to one event by a shared value."""
+
+    label: str  # "same request", "same session", "same target"
+    param: str  # the search parameter that finds them all
+    value: str
+    events: list[StoredEvent]
 
 
 @dataclass(frozen=True)
@@ -77,17 +88,50 @@ class ReadService:
             self._audit_search(principal, context, "search.run", flt, query, len(page.events))
         return page
 
-    def get(self, principal: Principal, event_id: str, *, context: RequestContext
-            ) -> StoredEvent:
+    def readable(self, principal: Principal, event_id: str) -> StoredEvent:
+        """The event, if ``principal`` may read it (not audited: for what is read
+        alongside it, such as its annotations)."""
         found = self.events.get(principal.tenant, event_id)
         if principal.categories is not None:
             category = orjson.loads(found.doc).get("category")
             if not principal.may_read_category(category):
                 # Not "forbidden": the caller is not told it exists.
                 raise NotFound("no such event", [ErrorDetail("id", event_id)])
+        return found
+
+    def get(self, principal: Principal, event_id: str, *, context: RequestContext
+            ) -> StoredEvent:
+        found = self.readable(principal, event_id)
         if principal.is_staff:
             self.audit.access(principal, context, "event.view", "read",
                               targets=[{"type": "event", "id": event_id}])
+        return found
+
+    def related(self, principal: Principal, doc: dict[str, object]) -> list[Related]:
+        """The newest events sharing ``doc``'s request id, session id or primary target,
+        among those the caller may read (part of viewing it: not audited again)."""
+        links: list[tuple[str, str, str, EventFilter]] = []
+        request_id, session_id = doc.get("request_id"), doc.get("session_id")
+        if isinstance(request_id, str):
+            links.append(("same request", "request_id", request_id,
+                          EventFilter(request_ids=(request_id,))))
+        if isinstance(session_id, str):
+            links.append(("same session", "session_id", session_id,
+                          EventFilter(session_ids=(session_id,))))
+        targets = doc.get("targets")
+        if isinstance(targets, list) and targets and isinstance(targets[0], dict):
+            target_id = targets[0].get("id")
+            if isinstance(target_id, str):
+                links.append(("same target", "target_id", target_id,
+                              EventFilter(target_ids=(target_id,))))
+        found = []
+        for label, param, value, flt in links:
+            scoped = principal.restrict(flt)
+            events = ([] if scoped is None else
+                      self.events.search(principal.tenant, scoped, None,
+                                         RELATED_PAGE + 1).events)
+            events = [e for e in events if orjson.loads(e.doc).get("id") != doc.get("id")]
+            found.append(Related(label, param, value, events[:RELATED_PAGE]))
         return found
 
     def summary(self, principal: Principal, flt: EventFilter, fields: tuple[str, ...],

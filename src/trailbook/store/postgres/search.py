@@ -5,7 +5,8 @@ backwards across the month partitions the time range leaves. Every other conditi
 one ``tsquery`` against the event's ``search`` tsvector (GIN): exact values as key
 tokens (weight D, the same tokens SQLite's FTS5 index holds), words with the weight of
 their column (see ``fulltext``). The planner picks the GIN index for rare terms and the
-time-ordered walk for common ones."""
+time-ordered walk for common ones. Tags live in the annotations table: a tag
+condition is a semi-join (or anti-join) on its tag index."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from trailbook.store.postgres import fulltext as F
 _COLUMNS = "pos, seq, doc, hash"
 _IP_IN = "trailbook_source_ip(doc) <<= %s::inet"
 _QUOTED = re.compile(r'"([^"]*)"')
+_TAGGED = ("SELECT a.event_pos FROM annotations a WHERE a.tenant_id = %s AND a.kind = 'tag'"
+           " AND a.body = ANY(%s::text[])")
 
 def _prefix_words(text: str, weight: str) -> str | None:
     found = F.words(text)
@@ -89,6 +92,13 @@ def compile_match(
     if left_out:
         where.append("NOT coalesce(" + " OR ".join(_IP_IN for _ in left_out) + ", false)")
         params += [str(n) for n in left_out]
+    if flt.tags:
+        where.append(f"pos IN ({_TAGGED})")
+        params += [tenant_id, list(flt.tags)]
+    if exclude is not None and exclude.tags:
+        # NOT EXISTS, not NOT IN: an anti-join, however many events carry the tag.
+        where.append(f"NOT EXISTS ({_TAGGED} AND a.event_pos = events.pos)")
+        params += [tenant_id, list(exclude.tags)]
     return f"FROM events WHERE {' AND '.join(where)}", params
 
 

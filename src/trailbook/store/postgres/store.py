@@ -27,6 +27,7 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.annotations import AnnotationStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres.fulltext import tsvector_text
@@ -96,7 +97,9 @@ class PostgresStore:
                     "Trailbook needs a UTF8 database (CREATE DATABASE ... ENCODING 'UTF8')"
                 )
             migrations.refuse_newer(migrations.current_version(conn), self.url)
-        self.accounts = AccountStore(PostgresRunner(self._pool))
+        runner = PostgresRunner(self._pool)
+        self.accounts = AccountStore(runner)
+        self.annotations = AnnotationStore(runner)
 
     def close(self) -> None:
         self._pool.close()
@@ -332,6 +335,15 @@ class PostgresStore:
             for seq, doc, hash_ in rows:
                 yield seq, doc.encode(), bytes(hash_)
             after = rows[-1][0]
+
+    def events_after_seq(self, tenant_id: int, after_seq: int, limit: int
+                         ) -> list[StoredEvent]:
+        rows = self._all(
+            "SELECT pos, seq, doc, hash FROM events WHERE tenant_id = %s AND seq > %s"
+            " ORDER BY seq LIMIT %s",  # events_tenant_seq, merged across partitions
+            (tenant_id, after_seq, limit),
+        )
+        return [StoredEvent(r[0], r[1], r[2].encode(), bytes(r[3])) for r in rows]
 
     def chain_head(self, tenant_id: int) -> ChainHead | None:
         row = self._one("SELECT tenant_id, seq, hash FROM chain_heads WHERE tenant_id = %s",

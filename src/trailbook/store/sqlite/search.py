@@ -7,12 +7,18 @@ Two plans:
 * Full-text: anything else, category and action included. Every condition is a
   token in the FTS5 ``keys`` column or words in its text columns, so the FTS5 query
   alone decides the result and returns rowids (= pos) newest first; the limit applies
-  inside it."""
+  inside it.
+
+Tags are not in the events' index but in the annotations table: a tag condition is
+``pos IN`` (or ``NOT IN``) the positions its tags mark, read from the annotations'
+tag index, on either plan; with nothing but tags and time, that index drives the
+query instead (a third plan: see ``_tag_driven``)."""
 
 from __future__ import annotations
 
 import ipaddress
 import re
+from dataclasses import replace
 
 from trailbook.query import terms as T
 from trailbook.query.filters import EventFilter
@@ -22,7 +28,8 @@ _COLUMNS = "e.pos, e.seq, e.doc, e.hash"
 _IP_IN = "trailbook_ip_in(json_extract(CAST(e.doc AS TEXT), '$.source.ip'), ?)"
 _WORD = re.compile(r"\w+", re.UNICODE)
 _PHRASE = re.compile(r'"([^"]*)"')
-
+_TAGGED = ("SELECT event_pos FROM annotations WHERE tenant_id = ? AND kind = 'tag'"
+           " AND body IN ({})")
 
 
 def _or(tokens: list[str]) -> str:
@@ -99,8 +106,35 @@ def match_expression(tenant_id: int, flt: EventFilter) -> str:
 
 
 def _needs_fulltext(flt: EventFilter) -> bool:
-    return any(getattr(flt, name) not in (None, ()) for name in EventFilter.__slots__
+    """Whether anything beyond tenant, time and tags is asked for."""
+    untagged = T.without_tags(flt)
+    return any(getattr(untagged, name) not in (None, ()) for name in EventFilter.__slots__
                if name not in ("since_us", "until_us"))
+
+
+def tag_conditions(tenant_id: int, flt: EventFilter, column: str
+                   ) -> tuple[list[str], list[object]]:
+    """``flt``'s tags (and excluded tags) as conditions on the position ``column``."""
+    where: list[str] = []
+    params: list[object] = []
+    exclude = flt.excluded()
+    for tags, test in ((flt.tags, "IN"), (exclude.tags if exclude else (), "NOT IN")):
+        if tags:
+            where.append(f"{column} {test} ({_TAGGED.format(', '.join('?' * len(tags)))})")
+            params += [tenant_id, *tags]
+    return where, params
+
+
+def _tag_driven(tenant_id: int, flt: EventFilter, low: int,
+                high: int) -> tuple[str, list[object], str]:
+    """Tags (and time) only: driven by the tag index, the positions the tags mark in
+    the time range come sorted, newest first, each looked up by rowid. (The unary +
+    keeps SQLite from walking the tenant's whole index instead.)"""
+    marked = (f"e.pos IN ({_TAGGED.format(', '.join('?' * len(flt.tags)))}"
+              " AND event_pos >= ? AND event_pos < ?)")
+    unwanted, params = tag_conditions(tenant_id, replace(flt, tags=()), "e.pos")
+    return (" AND ".join([f"FROM events e WHERE {marked}", "+e.tenant_id = ?", *unwanted]),
+            [tenant_id, *flt.tags, low, high, tenant_id, *params], "e.pos")
 
 
 def compile_match(
@@ -110,12 +144,19 @@ def compile_match(
     and the column that orders them (newest first when descending)."""
     low, high = pos_bounds(flt, before_pos)
     if not _needs_fulltext(flt):
-        return ("FROM events e WHERE e.tenant_id = ? AND e.pos >= ? AND e.pos < ?",
-                [tenant_id, low, high], "e.pos")
+        if flt.tags:
+            return _tag_driven(tenant_id, flt, low, high)
+        tagged, tag_params = tag_conditions(tenant_id, flt, "e.pos")
+        return (" AND ".join(["FROM events e WHERE e.tenant_id = ? AND e.pos >= ?"
+                              " AND e.pos < ?", *tagged]),
+                [tenant_id, low, high, *tag_params], "e.pos")
     # FTS5 walks its matches newest first (ORDER BY rowid is its own order) and the
     # join stops at the limit; rows the index over-matches are dropped on the way.
     where = ["events_fts MATCH ?", "f.rowid >= ?", "f.rowid < ?", "e.tenant_id = ?"]
     params: list[object] = [match_expression(tenant_id, flt), low, high, tenant_id]
+    tagged, tag_params = tag_conditions(tenant_id, flt, "f.rowid")
+    where += tagged
+    params += tag_params
     if T.inexact_networks(flt.ips):
         where.append("(" + " OR ".join(_IP_IN for _ in flt.ips) + ")")
         params += [str(n) for n in flt.ips]
@@ -138,8 +179,10 @@ def compile_positions(tenant_id: int, flt: EventFilter) -> tuple[str, list[objec
             (*flt.ips, *(exclude.ips if exclude else ()))):
         return compile_match(tenant_id, flt)
     low, high = pos_bounds(flt, None)
-    return ("FROM events_fts f WHERE events_fts MATCH ? AND f.rowid >= ? AND f.rowid < ?",
-            [match_expression(tenant_id, flt), low, high], "f.rowid")
+    tagged, tag_params = tag_conditions(tenant_id, flt, "f.rowid")
+    return (" AND ".join(["FROM events_fts f WHERE events_fts MATCH ? AND f.rowid >= ?"
+                          " AND f.rowid < ?", *tagged]),
+            [match_expression(tenant_id, flt), low, high, *tag_params], "f.rowid")
 
 
 def compile_search(

@@ -26,6 +26,7 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.annotations import AnnotationStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
     Appended,
@@ -97,7 +98,9 @@ class SQLiteStore:
         # Next free slot per occurred microsecond, as this process last wrote them.
         self._slots: dict[int, int] = {}
         migrations.refuse_newer(migrations.current_version(self._writer), str(self.path))
-        self.accounts = AccountStore(SQLiteRunner(self._reader, self._write))
+        runner = SQLiteRunner(self._reader, self._write)
+        self.accounts = AccountStore(runner)
+        self.annotations = AnnotationStore(runner)
 
     # -- connections ---------------------------------------------------------
 
@@ -385,6 +388,15 @@ class SQLiteStore:
             for seq, doc, hash_ in rows:
                 yield seq, _bytes(doc), _bytes(hash_)
             after = rows[-1][0]
+
+    def events_after_seq(self, tenant_id: int, after_seq: int, limit: int
+                         ) -> list[StoredEvent]:
+        rows = self._reader().execute(
+            "SELECT pos, seq, doc, hash FROM events WHERE tenant_id = ? AND seq > ?"
+            " ORDER BY seq LIMIT ?",  # the unique index events_tenant_seq
+            (tenant_id, after_seq, limit),
+        ).fetchall()
+        return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
 
     def chain_head(self, tenant_id: int) -> ChainHead | None:
         row = (

@@ -1,0 +1,16 @@
+"""Mounting the console on the application: its pages and its static files."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from trailbook.web import admin, login, logs
+from trailbook.web.render import STATIC_DIR
+
+
+def install_pages(app: FastAPI) -> None:
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.include_router(login.router)
+    app.include_router(logs.router)
+    app.include_router(admin.router)
