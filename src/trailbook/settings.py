@@ -74,6 +74,15 @@ class Settings(BaseSettings):
     tail_keepalive_seconds: float = Field(default=15.0, gt=0)
     tail_recheck_seconds: float = Field(default=30.0, gt=0)
 
+    # Exports (GET /api/v1/exports): a signed manifest is written beside each one, kept
+    # in this folder (default: beside the signing key) for export_manifest_ttl_seconds.
+    # A manifest lists the chain hashes from the first exported event up to a signed
+    # checkpoint, at most export_manifest_max_chain of them (64 bytes of hex each);
+    # past that it leaves them out and says so.
+    export_manifest_dir: Path | None = None
+    export_manifest_ttl_seconds: float = Field(default=3600.0, gt=0)
+    export_manifest_max_chain: int = Field(default=2_000_000, ge=1)
+
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
     sqlite_cache_mb: int = Field(default=64, ge=2)
@@ -102,6 +111,12 @@ class Settings(BaseSettings):
             # The key is kept beside the database file.
             return Path(url.removeprefix("sqlite:///")).parent / "signing-key.pem"
         return self.data_dir / "signing-key.pem"
+
+    @property
+    def resolved_export_manifest_dir(self) -> Path:
+        if self.export_manifest_dir is not None:
+            return self.export_manifest_dir
+        return self.resolved_signing_key_path.parent / "export-manifests"
 
 
 def settings_as_environment(settings: Settings) -> dict[str, str]:

@@ -285,8 +285,10 @@ def test_public_keys_need_no_auth_and_match_the_checkpoints(
     for checkpoint in checkpoints:
         assert checkpoint["key_id"] == key["key_id"]
         assert checkpoint["tenant"] == "acme"
+        assert checkpoint["tree_size"] == checkpoint["seq"]
         payload = checkpoint_payload("acme", checkpoint["seq"], bytes.fromhex(checkpoint["hash"]),
-                                     checkpoint["time"], checkpoint["key_id"])
+                                     checkpoint["time"], checkpoint["key_id"],
+                                     bytes.fromhex(checkpoint["tree_root"]))
         public.verify(bytes.fromhex(checkpoint["signature"]), payload)
     report = client.get("/api/v1/verify").json()
     assert report["ok"] is True

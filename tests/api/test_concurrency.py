@@ -127,7 +127,8 @@ def test_concurrent_batches_make_one_whole_chain(server: Any, serve_args: list[s
             assert checkpoint["key_id"] == key["key_id"]
             payload = checkpoint_payload(checkpoint["tenant"], checkpoint["seq"],
                                          bytes.fromhex(checkpoint["hash"]), checkpoint["time"],
-                                         checkpoint["key_id"])
+                                         checkpoint["key_id"],
+                                         bytes.fromhex(checkpoint["tree_root"]))
             public.verify(bytes.fromhex(checkpoint["signature"]), payload)
         assert report["checkpoints_checked"] == len(checkpoints)
 

@@ -1,8 +1,9 @@
-"""GET /api/v1/events/export.csv, on both backends: the downloaded file, parsed as CSV,
-holds exactly the events the same search finds, newest first, column by column; filters
-and query= narrow it; it pages past one store page; personal data is masked for a role
-without personal_data; formula-like cells are defused; bad input is a JSON error; and
-every export is audited."""
+"""GET /api/v1/events/export.csv (the CSV export's first name; tests/api/test_exports.py
+covers /api/v1/exports and the other formats), on both backends: the downloaded file,
+parsed as CSV (UTF-8 with a byte order mark), holds exactly the events the same search
+finds, newest first, column by column; filters and query= narrow it; it pages past one
+store page; personal data is masked for a role without personal_data; formula-like
+cells are defused; bad input is a JSON error; and every export is audited."""
 
 from __future__ import annotations
 
@@ -67,7 +68,9 @@ VARIED = [
 
 
 def parse(text: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(text, newline="")))
+    """The rows of an exported CSV (UTF-8 with a byte order mark, for Excel)."""
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline="")))
 
 
 def cell(value: Any) -> str:
@@ -127,7 +130,8 @@ def test_the_file_holds_every_event_column_by_column(client: TestClient,
     assert answer.headers["content-type"] == "text/csv; charset=utf-8"
     assert re.fullmatch(r'attachment; filename="trailbook-acme-\d{8}T\d{6}Z\.csv"',
                         answer.headers["content-disposition"])
-    assert answer.content.endswith(b"\r\n") and not answer.content.startswith(b"\xef\xbb\xbf")
+    assert answer.content.endswith(b"\r\n") and answer.content.startswith(b"\xef\xbb\xbf")
+    assert re.fullmatch(r"[0-9a-f]{32}", answer.headers["x-trailbook-export-id"])
     rows = parse(answer.text)
     assert rows[0] == HEADER
     assert all(len(r) == len(HEADER) for r in rows)
@@ -317,9 +321,12 @@ def test_every_export_is_audited_once(tb: Trailbook, tenant: Tenant, client: Tes
     assert by_staff["session_id"]
     assert by_staff["metadata"] == {
         "filter": {"categories": ["device"], "exclude": {"results": ["failure"]}},
-        "query": "-result:failure", "format": "csv"}
+        "query": "-result:failure", "format": "csv",
+        "export_id": by_staff["metadata"]["export_id"]}
     assert by_key["actor"]["type"] == "api_key"
-    assert by_key["metadata"] == {"filter": {}, "format": "csv"}
+    assert by_key["metadata"] == {"filter": {}, "format": "csv",
+                                  "export_id": by_key["metadata"]["export_id"]}
+    assert by_key["metadata"]["export_id"] != by_staff["metadata"]["export_id"]
 
 
 def test_an_export_holds_what_was_stored_when_it_started(tb: Trailbook, tenant: Tenant,

@@ -30,6 +30,7 @@ class World:
     bystander_session: str
     key_id: int  # an API key for the revoke call
     counter: int = 0
+    caller: str = ""  # the email of the user making the calls (whose saved searches)
 
     def unique(self) -> int:
         self.counter += 1
@@ -45,8 +46,15 @@ ENDPOINTS: dict[str, Call] = {
     "view event": lambda w: ("GET", f"/api/v1/events/{w.event_id}", None),
     "facets": lambda w: ("GET", "/api/v1/facets", None),
     "export csv": lambda w: ("GET", "/api/v1/events/export.csv", None),
+    "export": lambda w: ("GET", "/api/v1/exports?format=ndjson", None),
+    "export manifest": lambda w: ("GET", f"/api/v1/exports/{finished_export(w)}/manifest",
+                                  None),
     "verify": lambda w: ("GET", "/api/v1/verify", None),
     "checkpoints": lambda w: ("GET", "/api/v1/checkpoints", None),
+    "inclusion proof": lambda w: ("GET", f"/api/v1/events/{w.event_id}/proof", None),
+    "consistency proof": lambda w: (
+        "GET", "/api/v1/checkpoints/consistency?from={0}&to={0}".format(
+            w.tb.store.list_checkpoints(w.tenant.id)[0].seq), None),
     "ingest": lambda w: ("POST", "/api/v1/events", minimal_event()),
     "list users": lambda w: ("GET", "/api/v1/users", None),
     "add user": lambda w: ("POST", "/api/v1/users",
@@ -77,13 +85,22 @@ ENDPOINTS: dict[str, Call] = {
     "comment": lambda w: ("POST", f"/api/v1/events/{w.event_id}/comments",
                           {"text": f"note {w.unique()}"}),
     "tag": lambda w: ("POST", f"/api/v1/events/{w.event_id}/tags", {"tag": f"t{w.unique()}"}),
+    "list saved searches": lambda w: ("GET", "/api/v1/saved-searches", None),
+    "save search": lambda w: ("POST", "/api/v1/saved-searches",
+                              {"name": f"saved {w.unique()}", "query": "result:failure"}),
+    "read saved search": lambda w: ("GET", f"/api/v1/saved-searches/{own_saved(w)}", None),
+    "change saved search": lambda w: ("PATCH", f"/api/v1/saved-searches/{own_saved(w)}",
+                                      {"name": f"renamed {w.unique()}"}),
+    "delete saved search": lambda w: ("DELETE", f"/api/v1/saved-searches/{own_saved(w)}",
+                                      None),
 }
 
 READ = {"search", "view event", "facets", "own sessions", "me", "permissions",
-        "list annotations"}
+        "list annotations", "list saved searches", "save search", "read saved search",
+        "change saved search", "delete saved search"}
 ANNOTATE = {"comment", "tag"}
-VERIFY = {"verify", "checkpoints"}
-EXPORT = {"export csv"}
+VERIFY = {"verify", "checkpoints", "inclusion proof", "consistency proof"}
+EXPORT = {"export csv", "export", "export manifest"}
 MANAGE = {"list users", "add user", "read user", "change user", "reset password",
           "list roles", "create role", "change role", "delete role", "list keys",
           "create key", "revoke key", "all sessions", "end another's session"}
@@ -109,9 +126,25 @@ def fresh_key(w: World) -> int:
     return max(k.id for k in w.tb.keys.for_tenant(w.tenant))
 
 
+def finished_export(w: World) -> str:
+    """The id of an export of the tenant that has ended, so its manifest is ready."""
+    export = w.tb.exports.start_local(w.tenant, _newest(), "json")
+    b"".join(export.chunks)
+    return export.id
+
+
 def fresh_session(w: World) -> str:
     http = sign_in(w.app, "colleague@acme.example")
     return str(http.get("/api/v1/auth/me").json()["session"]["id"])
+
+
+def own_saved(w: World) -> int:
+    """A saved search of the calling user, to read, change or delete."""
+    user = w.tb.users.by_email(w.tenant, w.caller)
+    made = w.tb.store.saved_searches.add(w.tenant.id, user.id, f"own {w.unique()}", "", {},
+                                         "x", 200)
+    assert made is not None
+    return made.id
 
 
 def snapshot(w: World) -> tuple[Any, ...]:
@@ -123,6 +156,7 @@ def snapshot(w: World) -> tuple[Any, ...]:
         [(s.id, s.revoked_us) for s in accounts.live_sessions(w.tenant.id, None, 0, 2**62)],
         w.tb.store.annotations.for_event(w.tenant.id,
                                          w.tb.events.get(w.tenant, w.event_id).pos),
+        w.tb.store.saved_searches.for_tenant(w.tenant.id),
     )
 
 
@@ -142,6 +176,7 @@ def world(tb: Trailbook, tenant: Tenant) -> Iterator[World]:
         http.headers["Authorization"] = f"Bearer {key}"
         posted = http.post("/api/v1/events", json=minimal_event(category="general"))
         event_id = posted.json()["events"][0]["id"]
+        tb.checkpoints.checkpoint_pending()  # a signed tree for the proofs to point at
         world = World(tb, http.app, tenant, event_id, bystander.id, "", 0)  # type: ignore[arg-type]
         world.bystander_session = fresh_session(world)
         world.key_id = fresh_key(world)
@@ -151,6 +186,7 @@ def world(tb: Trailbook, tenant: Tenant) -> Iterator[World]:
 @pytest.mark.parametrize("role", list(ALLOWED))
 def test_each_role_gets_exactly_its_endpoints(world: World, role: str) -> None:
     add_user(world.tb, world.tenant, f"{role}-user@acme.example", role)
+    world.caller = f"{role}-user@acme.example"
     http = sign_in(world.app, f"{role}-user@acme.example")
     outcomes: dict[str, int] = {}
     for name, make in ENDPOINTS.items():

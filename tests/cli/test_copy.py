@@ -1,5 +1,5 @@
 """`trailbook copy` between SQLite and PostgreSQL: every tenant, event, checkpoint,
-API key, staff user and annotation goes across, the chain keeps its seqs and hashes,
+API key, staff user, annotation and saved search goes across, the chain keeps its seqs and hashes,
 the copy verifies; a source that was altered, or a target that is not empty, stops it
 with a clear message."""
 
@@ -73,6 +73,9 @@ def build_source(data_dir: Path) -> dict[str, list[tuple[int, bytes, bytes]]]:
                         str(uuid_utils.uuid7()), acme.id, row.pos,
                         str(uuid.UUID(bytes=row.id_bytes)), kind, body, clerk.id,
                         clerk.email, clerk.name, "2026-06-01T10:00:00.000000Z"))
+        tb.store.saved_searches.add(acme.id, clerk.id, "VIP bills", "tag:vip",
+                                    {"category": ["billing"]},
+                                    "2026-06-01T10:00:00.000000Z", 200)
     finally:
         tb.close()
     return chains
@@ -110,6 +113,7 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
         assert [c.seq for c in tb.integrity.checkpoints(acme)][-1] == 1204
         # Annotations came along, pointing at the same events, by the clerk's new id.
         assert_annotations(tb)
+        assert_saved_searches(tb)
     finally:
         tb.close()
 
@@ -120,6 +124,7 @@ def test_copy_sqlite_to_postgres_and_back(tmp_path: Path, database_url: str) -> 
     assert again.returncode == 0, again.stdout + again.stderr
     with Trailbook.open(load_settings(data_dir=back)) as returned_tb:
         assert_annotations(returned_tb)
+        assert_saved_searches(returned_tb)
 
 
 def assert_annotations(tb: Trailbook) -> None:
@@ -134,6 +139,16 @@ def assert_annotations(tb: Trailbook) -> None:
     assert [e.seq for e in tagged] == [14, 12]
     assert {a.event_pos for a in found} == {e.pos for e in tagged}
     assert {a.event_id for a in found} == {orjson.loads(e.doc)["id"] for e in tagged}
+
+
+def assert_saved_searches(tb: Trailbook) -> None:
+    """The clerk's saved search came along, under the clerk's new id."""
+    acme = tb.tenants.get("acme")
+    clerk = tb.users.by_email(acme, "clerk@isp.example")
+    [saved] = tb.store.saved_searches.for_tenant(acme.id)
+    assert (saved.user_id, saved.name, saved.query, saved.params, saved.created_at) == (
+        clerk.id, "VIP bills", "tag:vip", {"category": ["billing"]},
+        "2026-06-01T10:00:00.000000Z")
 
 
 def test_copy_into_a_database_holding_the_tenants_is_refused(

@@ -238,11 +238,17 @@ def test_export_csv_of_the_current_search(server: RunningServer, tab: Watched) -
         page.click("#export-csv")
     download = info.value
     assert download.suggested_filename.endswith(".csv")
-    text = open(download.path(), encoding="utf-8").read()  # noqa: SIM115
-    rows = list(csv.DictReader(io.StringIO(text)))
+    raw = open(download.path(), "rb").read()  # noqa: SIM115
+    assert raw.startswith(b"\xef\xbb\xbf")  # a BOM, for Excel
+    rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
     assert len(rows) == 10
     assert {r["action"] for r in rows} == {"user.login"}
     assert {r["actor_email"] for r in rows} == {"sam@farm.example"}
+    # times in the viewer's zone (the browser's: Europe/Berlin, +01:00 in winter)
+    assert all(re.search(r"[+-]\d\d:\d\d$", r["occurred_at"]) for r in rows)
+    offset = datetime.fromisoformat(rows[0]["occurred_at"]).utcoffset()
+    assert offset == __import__("zoneinfo").ZoneInfo("Europe/Berlin").utcoffset(
+        datetime.fromisoformat(rows[0]["occurred_at"]).replace(tzinfo=None))
 
 
 def test_live_tail_shows_new_events_and_pauses(server: RunningServer, tab: Watched) -> None:

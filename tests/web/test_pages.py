@@ -201,3 +201,17 @@ def test_event_content_is_escaped_in_the_html(world: dict[str, object], tb: Trai
         assert payload not in html
         assert "<script>alert(1)" not in html and "<img src=x" not in html
         assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_event_page_checks_the_event_against_the_signed_tree(world: dict[str, object],
+                                                             tb: Trailbook,
+                                                             tenant: Tenant) -> None:
+    event_id = _event(tb, tenant, category="general")
+    owner = world["clients"]["owner"]  # type: ignore[index]
+    assert "not yet in a signed tree" in owner.get(f"/events/{event_id}").text
+    tb.checkpoints.checkpoint_pending()
+    html = owner.get(f"/events/{event_id}").text
+    assert re.search(r"✓ leaf \d+ of the tree signed at seq \d+", html)
+    assert "✓ verified up to the signed checkpoint" in html
+    viewer = world["clients"]["viewer"]  # type: ignore[index]
+    assert 'id="seal-merkle"' not in viewer.get(f"/events/{event_id}").text  # no verify

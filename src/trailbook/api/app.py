@@ -11,11 +11,12 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
-from trailbook.api import events, exports, facets, integrity, sessions, staff, tail
+from trailbook.api import events, exports, facets, integrity, proofs, sessions, staff, tail
 from trailbook.api.annotations import router as annotations_router
 from trailbook.api.auth import csrf_guard
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
+from trailbook.api.saved_searches import router as saved_searches_router
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.service.app import Trailbook
 from trailbook.service.periodic import server_timers
@@ -58,8 +59,10 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     app.include_router(annotations_router)
     app.include_router(facets.router)
     app.include_router(integrity.router)
+    app.include_router(proofs.router)
     app.include_router(sessions.router)
     app.include_router(staff.router)
+    app.include_router(saved_searches_router)
     install_pages(app)
 
     @app.get("/api/v1/health", tags=["health"], summary="Liveness",

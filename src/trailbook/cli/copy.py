@@ -45,13 +45,13 @@ def copy(
         src.close()
 
     table = Table("tenant", "events", "checkpoints", "API keys", "users", "annotations",
-                  "verified")
+                  "saved searches", "verified")
     for tenant in copied:
         report = tenant.report
         verdict = "[green]whole[/]" if report.ok else f"[red]{report.problems[0].kind}[/]"
         table.add_row(tenant.name, f"{tenant.events:,}", str(tenant.checkpoints),
                       str(tenant.api_keys), str(tenant.users), f"{tenant.annotations:,}",
-                      verdict)
+                      str(tenant.saved_searches), verdict)
     console.print(table)
     console.print(f"copied {sum(t.events for t in copied):,} events into {dst.url}; "
                   f"signing key: {to_settings.resolved_signing_key_path}")

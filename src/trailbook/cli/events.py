@@ -32,10 +32,13 @@ from trailbook.cli.common import (
     pick_tenant,
     print_once,
 )
+from trailbook.cli.exports import verify_export
+from trailbook.cli.saved import find_saved
 from trailbook.model.event import EventIn
 from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
 from trailbook.service.events import BULK_BATCH
+from trailbook.service.saved_searches import filter_of
 from trailbook.store.records import Tenant
 
 MAX_LISTED_ERRORS = 50
@@ -215,8 +218,13 @@ def search(
     limit: int = typer.Option(50, min=1, max=500, help="Events per page."),
     cursor: str | None = typer.Option(None, help="next_cursor of a previous page."),
     as_json: bool = typer.Option(False, "--json", help="Print the page as JSON."),
+    saved: str | None = typer.Option(
+        None, "--saved", help="Run a saved search of --user, by its name, instead of a "
+        "query and filters."),
+    user: str | None = typer.Option(None, "--user", "-u",
+                                    help="Email of the staff user whose search --saved runs."),
 ) -> None:
-    """Search events, newest first (the API's filters)."""
+    """Search events, newest first (the API's filters), or run a saved search."""
     params: dict[str, object] = {
         "since": since, "until": until, "last": last, "category": category,
         "action": action, "action_type": action_type, "severity": severity, "result": result,
@@ -226,9 +234,19 @@ def search(
         "request_id": request_id, "session_id": session_id, "tag": tag,
     }
     given = {k: v for k, v in params.items() if v not in (None, [], "")}
-    flt = combine(query, given)  # type: ignore[arg-type]
+    if saved is not None and (query or given):
+        fail("--saved runs the saved search as it is: leave out the query and the filter "
+             "options (or save a new search)")
+    if (saved is None) != (user is None):
+        fail("--saved and --user go together: the name of a saved search and whose it is")
+    flt = None if saved is not None else combine(query, given)  # type: ignore[arg-type]
     with open_trailbook(ctx, migrate=False) as tb:
-        page = tb.events.search(pick_tenant(tb, tenant), flt, cursor, limit)
+        chosen = pick_tenant(tb, tenant)
+        if flt is None:
+            assert saved is not None and user is not None
+            # Run as the operator, like any search here: over every category.
+            flt = filter_of(find_saved(tb, chosen, user, saved))
+        page = tb.events.search(chosen, flt, cursor, limit)
     docs = [orjson.loads(e.doc) | {"hash": bytes(e.hash).hex()} for e in page.events]
     if as_json:
         print(orjson.dumps({"events": docs, "next_cursor": page.next_cursor}).decode())
@@ -268,8 +286,23 @@ def verify(
     tenant: str | None = TenantOption,
     all_tenants: bool = typer.Option(False, "--all", help="Verify every tenant."),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    export_file: Path | None = typer.Option(
+        None, "--export", dir_okay=False,
+        help="Check this export file offline instead (no database needed)."),
+    manifest: Path | None = typer.Option(
+        None, "--manifest", dir_okay=False,
+        help="The export's signed manifest (default: FILE.manifest.json)."),
+    public_key: list[str] = typer.Option(
+        [], "--public-key",
+        help="The service's public key: a PEM file, or the base64 key from "
+        "GET /api/v1/keys (repeatable)."),
 ) -> None:
-    """Recompute the hash chain and check the signed checkpoints. Exit 1 if damaged."""
+    """Recompute the hash chain and check the signed checkpoints. Exit 1 if damaged.
+
+    With --export, check an export file against its signed manifest instead, offline."""
+    if export_file is not None:
+        verify_export(export_file, manifest, public_key, as_json)
+        return
     with open_trailbook(ctx, migrate=False) as tb:
         chosen = tb.tenants.all() if all_tenants else [pick_tenant(tb, tenant)]
         reports = [tb.integrity.verify(t) for t in chosen]

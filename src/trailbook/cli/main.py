@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import accounts, admin, copy, events
+from trailbook.cli import accounts, admin, copy, events, exports, saved
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
 from trailbook.runtime import tune_for_throughput
 
@@ -86,10 +86,12 @@ app.command()(events.demo)
 app.command()(events.ingest)
 app.command()(events.search)
 app.command()(events.verify)
+app.command()(exports.export)
 app.add_typer(admin.tenant_app, name="tenant")
 app.add_typer(admin.key_app, name="key")
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.role_app, name="role")
+app.add_typer(saved.saved_app, name="saved")
 
 
 def main() -> None:

@@ -87,7 +87,12 @@ def save_signer(signer: Signer, path: Path) -> None:
         handle.write(pem)
 
 
-def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_id: str) -> bytes:
+def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_id: str,
+                       tree_root: bytes | None = None) -> bytes:
+    """The bytes a checkpoint's signature covers: the canonical JSON of the tenant, the
+    chain head (seq, hash), the time and the key, and, since the Merkle tree, the
+    tree's size (= seq) and root. A checkpoint made before the tree has no tree fields
+    and its signature covers the rest."""
     body: dict[str, Any] = {
         "hash": chain_hash.hex(),
         "key_id": key_id,
@@ -95,6 +100,9 @@ def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_
         "tenant": tenant,
         "time": time,
     }
+    if tree_root is not None:
+        body["tree_root"] = tree_root.hex()
+        body["tree_size"] = seq
     return canonical_json(body, exact=False)
 
 

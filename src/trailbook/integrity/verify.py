@@ -15,6 +15,8 @@ import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from trailbook.integrity.chain import GENESIS, link
+from trailbook.integrity.merkle import Frontier, append_leaves, root_from_frontier
+from trailbook.integrity.merkle_store import leaf_of
 from trailbook.integrity.signing import checkpoint_payload, signature_valid
 from trailbook.model.timefmt import parse_rfc3339
 from trailbook.store.records import ChainHead, ChainRow, Checkpoint
@@ -128,12 +130,14 @@ class _Verifier:
             return "time position"
         return None
 
-    def check_checkpoint(self, checkpoint: Checkpoint, chain_hash: bytes | None) -> None:
+    def check_checkpoint(self, checkpoint: Checkpoint, chain_hash: bytes | None,
+                         tree_root: bytes | None = None) -> None:
         self.report.checkpoints_checked += 1
         seq = checkpoint.seq
         public = self.keys.get(checkpoint.key_id)
         payload = checkpoint_payload(
-            self.tenant, seq, checkpoint.hash, checkpoint.created_at, checkpoint.key_id
+            self.tenant, seq, checkpoint.hash, checkpoint.created_at, checkpoint.key_id,
+            checkpoint.tree_root,
         )
         if public is None:
             self.problem(
@@ -159,6 +163,13 @@ class _Verifier:
                 f"the chain recomputed up to seq {seq} "
                 "differs from the signed checkpoint: history before it was rewritten",
             )
+        elif checkpoint.tree_root is not None and tree_root != checkpoint.tree_root:
+            self.problem(
+                seq,
+                CHECKPOINT_MISMATCH,
+                f"the Merkle root of the first {seq} events differs from the signed "
+                "checkpoint's: history before it was rewritten",
+            )
         if self.report.last_checkpoint_seq is None or seq > self.report.last_checkpoint_seq:
             self.report.last_checkpoint_seq = seq
 
@@ -176,6 +187,11 @@ def verify_chain(
     stored_prev = GENESIS  # the stored hash of the previous row
     pure = GENESIS  # the chain recomputed from genesis over the stored records
     pure_at: dict[int, bytes] = {}
+    # The Merkle tree over the stored records, in seq order, for checkpoints that sign
+    # its root (leaves are gathered and folded in at checkpoints and every so often).
+    rooted = {c.seq for c in checkpoints if c.tree_root is not None}
+    frontier, pending = Frontier(), list[bytes]()
+    root_at: dict[int, bytes] = {}
     for row in rows:
         if row.seq < expected:
             v.problem(row.seq, REORDERED, f"seq {row.seq} appears twice")
@@ -191,6 +207,13 @@ def verify_chain(
             v.check_row(row, stored_prev)
             stored_prev = bytes(row.hash)
             pure = link(pure, row.doc)
+        if rooted:
+            pending.append(leaf_of(row.doc))
+            if row.seq in rooted or len(pending) >= 10_000:
+                frontier, _ = append_leaves(frontier, pending)
+                pending = []
+            if row.seq in rooted:
+                root_at[row.seq] = root_from_frontier(frontier)
         if row.seq in v.checkpoints:
             pure_at[row.seq] = pure
         report.events_checked += 1
@@ -210,5 +233,5 @@ def verify_chain(
     elif bytes(head.hash) != stored_prev:
         v.problem(head.seq, CHANGED, "the chain head does not match the last event's hash")
     for seq in sorted(v.checkpoints):
-        v.check_checkpoint(v.checkpoints[seq], pure_at.get(seq))
+        v.check_checkpoint(v.checkpoints[seq], pure_at.get(seq), root_at.get(seq))
     return report

@@ -17,6 +17,8 @@ from trailbook.service.export import ExportService
 from trailbook.service.facets import FacetService
 from trailbook.service.integrity import IntegrityService
 from trailbook.service.keys import ApiKeyService
+from trailbook.service.proofs import ProofService
+from trailbook.service.saved_searches import SavedSearchService
 from trailbook.service.tail import TailService
 from trailbook.service.tenants import TenantService
 from trailbook.settings import Settings
@@ -46,9 +48,12 @@ class Trailbook:
         self.facets = FacetService(store)
         self.reads = ReadService(self.events, self.facets, self.audit)
         self.annotations = AnnotationService(store, self.reads, self.audit)
-        self.exports = ExportService(self.events, self.reads, self.audit)
+        self.exports = ExportService(self.events, self.reads, self.audit, self.checkpoints,
+                                     signer, settings)
         self.tail = TailService(store, self.reads)
         self.integrity = IntegrityService(store, signer, self.audit)
+        self.proofs = ProofService(store, self.reads)
+        self.saved_searches = SavedSearchService(store)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailbook:

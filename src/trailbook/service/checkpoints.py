@@ -42,7 +42,7 @@ class CheckpointService:
         if newest is None:
             return 0, GENESIS
         payload = checkpoint_payload(tenant_name, newest.seq, bytes(newest.hash),
-                                     newest.created_at, newest.key_id)
+                                     newest.created_at, newest.key_id, newest.tree_root)
         if newest.key_id == self.signer.key_id and signature_valid(
             self.signer.public, payload, bytes(newest.signature)
         ):
@@ -105,11 +105,20 @@ class CheckpointService:
                 tenant_name, head.seq,
             )
             return None
+        # The tree's root over the same events: their stored canonical bytes, which
+        # the re-link above has just shown to lead up to ``head``.
+        try:
+            tree_root = self.store.merkle.root(head.tenant_id, head.seq)
+        except LookupError as missing:
+            log.critical("not signing a checkpoint for tenant %s at seq %d: the Merkle tree "
+                         "cannot be built (%s); run 'trailbook verify'", tenant_name,
+                         head.seq, missing)
+            return None
         created = format_us(now_us())
         payload = checkpoint_payload(tenant_name, head.seq, head.hash, created,
-                                     self.signer.key_id)
+                                     self.signer.key_id, tree_root)
         checkpoint = Checkpoint(head.tenant_id, head.seq, head.hash, created,
-                                self.signer.key_id, self.signer.sign(payload))
+                                self.signer.key_id, self.signer.sign(payload), tree_root)
         self.store.add_checkpoint(checkpoint)
         return checkpoint
 
@@ -131,6 +140,21 @@ class CheckpointService:
                 self._sealed[tenant.id] = (tenant.name, head)
         if last.seq - (newest.seq if newest else 0) >= self.every:
             self.sign(tenant.name, head)
+
+    def cover(self, tenant: Tenant, seq: int) -> Checkpoint | None:
+        """The first signed checkpoint at or after ``seq``: a stored one, or one signed
+        now at the newest point this process sealed in the chain (an export's own audit
+        event puts one after what it exports). None when neither exists, or the stored
+        events do not link up to that point."""
+        newest = self.store.latest_checkpoint(tenant.id)
+        if newest is not None and newest.seq >= seq:
+            return next((c for c in self.store.list_checkpoints(tenant.id) if c.seq >= seq),
+                        newest)
+        with self._lock:
+            known = self._sealed.get(tenant.id)
+        if known is None or known[1].seq < seq:
+            return None
+        return self.sign(tenant.name, known[1])
 
     def checkpoint_pending(self) -> list[Checkpoint]:
         """Sign a checkpoint at the newest point this process sealed in each chain,

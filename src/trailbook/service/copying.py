@@ -4,9 +4,9 @@ The source must verify (chain and signed checkpoints) before anything is written
 Then every event is appended again, in seq order, with its stored canonical bytes:
 sealed at the same seq after the same chain, it must get the same hash, and the copy
 stops at the first event that does not. Tenants, their categories,
-API keys (hashes only), staff accounts, annotations and signed checkpoints go across
-too; afterwards every copied tenant is verified in the target against the
-checkpoints, with the trail's key."""
+API keys (hashes only), staff accounts, annotations, saved searches and signed
+checkpoints go across too; afterwards every copied tenant is verified in the target
+against the checkpoints, with the trail's key."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ class CopiedTenant:
     users: int
     report: VerifyReport
     annotations: int = 0
+    saved_searches: int = 0
 
 
 def events_to_copy(source: Store) -> int:
@@ -108,13 +109,16 @@ def _copy_tenant(
         count += _copy_batch(source, target, tenant, info, batch)
         progress(len(batch))
     annotations = _copy_annotations(source, target, tenant, made.id, users)
+    saved = [target.saved_searches.restore(replace(s, tenant_id=made.id,
+                                                   user_id=users[s.user_id]))
+             for s in source.saved_searches.for_tenant(tenant.id)]
 
     checkpoints = source.list_checkpoints(tenant.id)
     for checkpoint in checkpoints:
         target.add_checkpoint(replace(checkpoint, tenant_id=made.id))
     report = verify_store(target, signer, made)
     return CopiedTenant(tenant.name, count, len(checkpoints), len(keys), len(users), report,
-                        annotations)
+                        annotations, len(saved))
 
 
 def _copy_accounts(source: Store, target: Store, old_id: int, new_id: int

@@ -114,7 +114,8 @@ class IntegrityService:
         if checkpoint.key_id != self.signer.key_id:
             return False
         payload = checkpoint_payload(tenant.name, checkpoint.seq, checkpoint.hash,
-                                     checkpoint.created_at, checkpoint.key_id)
+                                     checkpoint.created_at, checkpoint.key_id,
+                                     checkpoint.tree_root)
         return signature_valid(self.signer.public, payload, checkpoint.signature)
 
     def seal_of(self, tenant: Tenant, event: StoredEvent) -> EventSeal:

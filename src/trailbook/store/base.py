@@ -15,6 +15,7 @@ from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.records import (
     Appended,
     ChainHead,
@@ -24,6 +25,7 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.saved_searches import SavedSearchStore
 
 
 class Store(Protocol):
@@ -32,8 +34,12 @@ class Store(Protocol):
     keeps_search_vector: bool
     # API keys, staff accounts, custom roles, sessions and failed logins.
     accounts: AccountStore
+    # The stored part of each tenant's Merkle tree, and its roots and proofs.
+    merkle: MerkleNodeStore
     # Comments and tags on events.
     annotations: AnnotationStore
+    # Each staff user's named searches.
+    saved_searches: SavedSearchStore
 
     def close(self) -> None: ...
 

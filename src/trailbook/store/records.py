@@ -70,6 +70,9 @@ class Checkpoint:
     created_at: str
     key_id: str
     signature: bytes
+    # The Merkle root of the first ``seq`` events (the tree's size is ``seq``); None
+    # for checkpoints signed before the tree existed.
+    tree_root: bytes | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,3 +166,19 @@ class Annotation:
     author_email: str
     author_name: str
     created_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedSearch:
+    """A staff user's named search: the query language text and the other filter
+    parameters, as the logs page's URL gives them. The user's own data: it may be
+    changed and deleted."""
+
+    id: int
+    tenant_id: int
+    user_id: int
+    name: str
+    query: str  # "" for none
+    params: dict[str, list[str]]  # filter parameter -> its values
+    created_at: str
+    updated_at: str

@@ -17,11 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 
 from trailbook.api.auth import audit_denied, request_context
 from trailbook.api.render import event_json
-from trailbook.errors import Forbidden, QuerySyntaxError, TrailbookError
+from trailbook.api.saved_searches import console_url
+from trailbook.errors import Forbidden, NotFound, QuerySyntaxError, TrailbookError
+from trailbook.integrity.merkle import verify_inclusion
 from trailbook.query.language import combine
 from trailbook.service.access.principal import Principal
 from trailbook.service.app import Trailbook
-from trailbook.store.records import StoredEvent
+from trailbook.service.proofs import InclusionProof
+from trailbook.store.records import SavedSearch, StoredEvent
 from trailbook.web.guard import PageRoute, page_principal
 from trailbook.web.render import render
 
@@ -69,6 +72,17 @@ class SearchForm:
         return urlencode(items)
 
 
+def saved_entry(saved: SavedSearch, form: SearchForm) -> dict[str, Any]:
+    """A saved search as the page lists it: a link that runs it, what it searches
+    (for a tooltip), and whether it is the search on the page."""
+    params = "; ".join(f"{key}: {', '.join(values)}" for key, values in saved.params.items())
+    same = saved.query == form.query and {k: sorted(v) for k, v in saved.params.items()} == {
+        k: sorted(v) for k, v in form.params.items()}
+    return {"id": saved.id, "name": saved.name, "url": console_url(saved),
+            "summary": " · ".join(p for p in (saved.query, params) if p) or "every event",
+            "current": same}
+
+
 def event_row(event: StoredEvent, masked: bool) -> dict[str, Any]:
     doc: dict[str, Any] = orjson.loads(event_json(event, masked=masked))
     return doc
@@ -104,6 +118,7 @@ async def logs(request: Request) -> Response:
         if isinstance(exc, Forbidden):
             await audit_denied(request, exc)
         error = exc
+    saved = await run_in_threadpool(tb.saved_searches.list, principal)
     categories = form.params.get("category", [])
     return render(
         request, "logs.html", principal, active="logs", title="Logs",
@@ -115,6 +130,7 @@ async def logs(request: Request) -> Response:
         search=form.encoded(), presets=TIME_PRESETS, results=RESULTS, severities=SEVERITIES,
         can_export=principal.can("events.export"),
         page_size=PAGE_SIZE,
+        saved_searches=[saved_entry(s, form) for s in saved],
     )
 
 
@@ -128,6 +144,23 @@ def _diff_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
                     "added": old is None and new is not None,
                     "removed": new is None and old is not None})
     return out
+
+
+def _inclusion(tb: Trailbook, principal: Principal, event_id: str
+               ) -> tuple[InclusionProof, bool] | None:
+    """The event's Merkle inclusion proof against the first signed tree covering it,
+    and whether it verifies; None before a checkpoint covers it (or without the
+    right to verify)."""
+    if not principal.can("integrity.verify"):
+        return None
+    try:
+        proof = tb.proofs.inclusion(principal, event_id)
+    except NotFound:
+        return None
+    root = proof.checkpoint.tree_root
+    assert root is not None
+    return proof, verify_inclusion(proof.leaf_hash, proof.leaf_index, proof.checkpoint.seq,
+                                   proof.path, root)
 
 
 @router.get("/events/{event_id}")
@@ -148,6 +181,7 @@ async def event_page(request: Request, event_id: str) -> Response:
             "diff": _diff_rows(doc.get("changes") or []),
             "seal": tb.integrity.seal_of(principal.tenant, found)
             if principal.can("integrity.verify") else None,
+            "inclusion": _inclusion(tb, principal, event_id),
             "related": [(r, [event_row(e, masked) for e in r.events])
                         for r in tb.reads.related(principal, doc)],
             "comments": comments, "tags": tags,

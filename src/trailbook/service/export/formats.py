@@ -1,24 +1,30 @@
 """The export formats. A format names its file extension and media type and makes a
 fresh writer for each export; the writer turns pages of event documents into bytes.
-A new format (xlsx, json, ndjson …) is one writer class and one entry in ``FORMATS``."""
+A new format is one writer class and one entry in ``FORMATS``."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from trailbook.service.export.csv import CsvWriter
+from trailbook.service.export.jsonl import JsonWriter, NdjsonWriter
+from trailbook.service.export.options import WriterOptions
+from trailbook.service.export.xlsx import XlsxWriter
 
 
 class ExportWriter(Protocol):
     """Writes one export. Called in order: ``begin`` once, ``write`` for each page of
-    events (documents as the API shows them: with ``hash``, masked when the caller may
-    not see personal data), ``end`` once. Each returns the bytes to send next."""
+    events, ``end`` once; ``close`` at the very end, also when the export is given up
+    half way. A page is the events' documents as the API answers them (JSON: the stored
+    document plus ``hash``; masked when the caller may not see personal data). Each call
+    gives the bytes to send next."""
 
     def begin(self) -> bytes: ...
-    def write(self, events: list[dict[str, Any]]) -> bytes: ...
-    def end(self) -> bytes: ...
+    def write(self, docs: list[bytes]) -> bytes: ...
+    def end(self) -> Iterator[bytes]: ...
+    def close(self) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,9 +32,20 @@ class ExportFormat:
     name: str  # as the audit record and the URL name it
     extension: str
     media_type: str
-    writer: Callable[[], ExportWriter]
+    writer: Callable[[WriterOptions], ExportWriter]
+    # The rows are cells (csv, xlsx), not documents that re-link to their chain hash:
+    # the manifest keeps a digest of each row.
+    tabular: bool
+    # Its cells show times in the chosen time zone (the JSON formats keep UTC).
+    zoned: bool
 
 
 FORMATS: dict[str, ExportFormat] = {
-    "csv": ExportFormat("csv", "csv", "text/csv; charset=utf-8", CsvWriter),
+    "csv": ExportFormat("csv", "csv", "text/csv; charset=utf-8", CsvWriter, True, True),
+    "xlsx": ExportFormat(
+        "xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        XlsxWriter, True, True),
+    "json": ExportFormat("json", "json", "application/json", JsonWriter, False, False),
+    "ndjson": ExportFormat("ndjson", "ndjson", "application/x-ndjson", NdjsonWriter, False,
+                           False),
 }

@@ -33,3 +33,19 @@ class PostgresRunner:
                 return rows, cur.rowcount
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateRow(str(exc)) from None
+
+
+class PostgresTransactionRunner:
+    """Statements on a connection inside a transaction the caller holds (an append's):
+    reads see its uncommitted rows, writes become part of it."""
+
+    def __init__(self, conn: psycopg.Connection[tuple[object, ...]]) -> None:
+        self._conn = conn
+
+    def read(self, sql: str, params: Sequence[object]) -> list[Row]:
+        return self._conn.execute(_placeholders(sql), tuple(params)).fetchall()
+
+    def write(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
+        cur = self._conn.execute(_placeholders(sql), tuple(params))
+        rows = cur.fetchall() if cur.description is not None else []
+        return rows, cur.rowcount

@@ -28,11 +28,12 @@ from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import months_to_keep
-from trailbook.store.postgres.runner import PostgresRunner
+from trailbook.store.postgres.runner import PostgresRunner, PostgresTransactionRunner
 from trailbook.store.postgres.search import compile_search
 from trailbook.store.records import (
     Appended,
@@ -43,6 +44,7 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 
 log = logging.getLogger("trailbook.store.postgres")
@@ -52,7 +54,7 @@ PARTITION_LOCK = 0x7462706172740000  # pg_advisory_xact_lock key for partition D
 _EVENT_COLUMNS = (
     "tenant_id, pos, seq, id, category, action, idem_key, hash, doc, search, metadata, changes"
 )
-_CHECKPOINT_COLUMNS = "tenant_id, seq, hash, created_at, key_id, signature"
+_CHECKPOINT_COLUMNS = "tenant_id, seq, hash, created_at, key_id, signature, tree_root"
 PAGE = 5000
 
 
@@ -100,6 +102,8 @@ class PostgresStore:
         runner = PostgresRunner(self._pool)
         self.accounts = AccountStore(runner)
         self.annotations = AnnotationStore(runner)
+        self.merkle = MerkleNodeStore(runner)
+        self.saved_searches = SavedSearchStore(runner)
 
     def close(self) -> None:
         self._pool.close()
@@ -230,6 +234,8 @@ class PostgresStore:
                         "cannot be sealed; run 'trailbook verify' (the database was altered)"
                     )
                 self._insert(conn, tenant.id, events, batch.sealed)
+                MerkleNodeStore(PostgresTransactionRunner(conn)).grow(
+                    tenant.id, int(head[0]), [canonical for _, _, canonical, _ in batch.sealed])
                 seq, prev = batch.head
                 conn.execute("UPDATE chain_heads SET seq = %s, hash = %s WHERE tenant_id = %s",
                              (seq, prev, tenant.id))
@@ -356,15 +362,16 @@ class PostgresStore:
 
     @staticmethod
     def _checkpoint(r: Any) -> Checkpoint:
-        return Checkpoint(r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]))
+        return Checkpoint(r[0], r[1], bytes(r[2]), r[3], r[4], bytes(r[5]),
+                          None if r[6] is None else bytes(r[6]))
 
     def add_checkpoint(self, checkpoint: Checkpoint) -> None:
         c = checkpoint
         with self._pool.connection() as conn:
             conn.execute(
-                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (tenant_id, seq) DO NOTHING",
-                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature),
+                f"INSERT INTO checkpoints ({_CHECKPOINT_COLUMNS}) VALUES (%s, %s, %s, %s, %s,"
+                " %s, %s) ON CONFLICT (tenant_id, seq) DO NOTHING",
+                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature, c.tree_root),
             )
 
     def list_checkpoints(self, tenant_id: int) -> list[Checkpoint]:

@@ -29,3 +29,18 @@ class SQLiteRunner:
             if "UNIQUE" in str(exc):
                 raise DuplicateRow(str(exc)) from None
             raise
+
+
+class SQLiteTransactionRunner:
+    """Statements on a connection inside a transaction the caller holds (an append's):
+    reads see its uncommitted rows, writes become part of it."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def read(self, sql: str, params: Sequence[object]) -> list[Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def write(self, sql: str, params: Sequence[object]) -> tuple[list[Row], int]:
+        cur = self._conn.execute(sql, tuple(params))
+        return cur.fetchall(), cur.rowcount

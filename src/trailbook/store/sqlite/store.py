@@ -27,6 +27,7 @@ from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
     Appended,
@@ -37,9 +38,10 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.sqlite import facets, migrations
-from trailbook.store.sqlite.runner import SQLiteRunner
+from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
 
 PAGE_SIZE = 8192  # bytes; see _connect
@@ -101,6 +103,8 @@ class SQLiteStore:
         runner = SQLiteRunner(self._reader, self._write)
         self.accounts = AccountStore(runner)
         self.annotations = AnnotationStore(runner)
+        self.merkle = MerkleNodeStore(runner)
+        self.saved_searches = SavedSearchStore(runner)
 
     # -- connections ---------------------------------------------------------
 
@@ -246,6 +250,8 @@ class SQLiteStore:
                                 seq, prev)
             if batch.sealed:
                 self._insert(conn, tenant.id, events, batch.sealed)
+                MerkleNodeStore(SQLiteTransactionRunner(conn)).grow(
+                    tenant.id, seq, [canonical for _, _, canonical, _ in batch.sealed])
                 conn.execute(
                     "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
                     " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
@@ -415,33 +421,35 @@ class SQLiteStore:
         with self._write() as conn:
             conn.execute(
                 "INSERT OR IGNORE INTO checkpoints (tenant_id, seq, hash, created_at, key_id,"
-                " signature) VALUES (?, ?, ?, ?, ?, ?)",
-                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature),
+                " signature, tree_root) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (c.tenant_id, c.seq, c.hash, c.created_at, c.key_id, c.signature, c.tree_root),
             )
 
     def list_checkpoints(self, tenant_id: int) -> list[Checkpoint]:
         rows = (
             self._reader()
             .execute(
-                "SELECT tenant_id, seq, hash, created_at, key_id, signature FROM checkpoints"
+                "SELECT tenant_id, seq, hash, created_at, key_id, signature, tree_root"
+                " FROM checkpoints"
                 " WHERE tenant_id = ? ORDER BY seq",
                 (tenant_id,),
             )
             .fetchall()
         )
-        return [Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
+        return [Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) for r in rows]
 
     def latest_checkpoint(self, tenant_id: int) -> Checkpoint | None:
         r = (
             self._reader()
             .execute(
-                "SELECT tenant_id, seq, hash, created_at, key_id, signature FROM checkpoints"
+                "SELECT tenant_id, seq, hash, created_at, key_id, signature, tree_root"
+                " FROM checkpoints"
                 " WHERE tenant_id = ? ORDER BY seq DESC LIMIT 1",
                 (tenant_id,),
             )
             .fetchone()
         )
-        return Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5]) if r else None
+        return Checkpoint(r[0], r[1], r[2], r[3], r[4], r[5], r[6]) if r else None
 
     def has_checkpoints(self) -> bool:
         return self._reader().execute("SELECT 1 FROM checkpoints LIMIT 1").fetchone() is not None

@@ -327,6 +327,42 @@
   liveButton.addEventListener("click", () => (stream ? stopLive() : startLive()));
   if (state.error) liveButton.disabled = true;
 
+  // -- saving the search ---------------------------------------------------------------
+  // The page's search is its URL: "query" is the query language, the rest are the
+  // filter parameters, kept as lists (a parameter may repeat).
+  const saveButton = document.getElementById("save-search");
+  if (saveButton) {
+    saveButton.addEventListener("click", async () => {
+      const search = new URLSearchParams(state.search);
+      const query = search.get("query") || "";
+      const name = prompt("Name this search (only you see your saved searches):",
+        query.slice(0, 100));
+      if (name === null || !name.trim()) return;
+      const params = {};
+      for (const [key, value] of search) {
+        if (key === "query" || key === "cursor") continue;
+        (params[key] = params[key] || []).push(value);
+      }
+      saveButton.disabled = true;
+      try {
+        await Trailbook.api("POST", "/api/v1/saved-searches", { name: name.trim(), query, params });
+        location.reload();
+      } catch (e) {
+        if (e.message !== "signed out") Trailbook.toast(e.message, true);
+        saveButton.disabled = false;
+      }
+    });
+  }
+
+  // Exports write times in the viewer's own zone (CSV and XLSX; JSON keeps the
+  // stored documents exactly, so that they verify).
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone) {
+    for (const link of document.querySelectorAll("a[data-export]")) {
+      link.href += "&tz=" + encodeURIComponent(zone);
+    }
+  }
+
   // "/" focuses the query box, as in most log viewers.
   document.addEventListener("keydown", (ev) => {
     if (ev.key === "/" && !ev.target.closest("input, textarea, select")) {

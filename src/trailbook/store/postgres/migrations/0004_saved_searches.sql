@@ -1,0 +1,17 @@
+-- Trailbook PostgreSQL schema, version 4: saved searches, each staff user's own named
+-- searches (the query language text and the other filter parameters). They are the
+-- user's data, not history: they may be renamed, changed and deleted.
+
+CREATE TABLE saved_searches (
+    id         integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    tenant_id  integer NOT NULL REFERENCES tenants (id),
+    user_id    integer NOT NULL REFERENCES users (id),
+    name       text NOT NULL,                  -- as the user wrote it (trimmed)
+    name_key   text NOT NULL,                  -- the name case-folded, for uniqueness
+    query      text NOT NULL,                  -- the query language; '' for none
+    params     text NOT NULL,                  -- JSON object: parameter -> list of values
+    created_at text NOT NULL,
+    updated_at text NOT NULL
+);
+-- A user's names are unique whatever their case; the same index lists them by name.
+CREATE UNIQUE INDEX saved_searches_user_name ON saved_searches (tenant_id, user_id, name_key);
