@@ -92,6 +92,8 @@ def sign_in(page: Page, base: str, email: str, password: str) -> None:
 
 def shot(page: Page, name: str, *, full_page: bool = False) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    if full_page:  # from the top, or the sticky header lands mid-picture
+        page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
 
 
