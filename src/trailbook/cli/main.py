@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import accounts, admin, copy, events, exports, saved
+from trailbook.cli import accounts, admin, copy, events, exports, saved, signing
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
 from trailbook.runtime import tune_for_throughput
 
@@ -92,6 +92,7 @@ app.add_typer(admin.key_app, name="key")
 app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.role_app, name="role")
 app.add_typer(saved.saved_app, name="saved")
+app.add_typer(signing.signing_app, name="signing-key")
 
 
 def main() -> None:

@@ -21,6 +21,15 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from trailbook.integrity.canonical import canonical_json
+from trailbook.integrity.keyring import (
+    Keyring,
+    RetiredKey,
+    pending_path,
+    private_pem,
+    read_keyring,
+    write_keyring,
+    write_private,
+)
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
@@ -34,8 +43,13 @@ def public_key_from_raw(raw_b64: str) -> Ed25519PublicKey:
 
 @dataclass(frozen=True)
 class Signer:
+    """The key that signs new checkpoints, and the retired keys (public halves) whose
+    checkpoints still verify."""
+
     private: Ed25519PrivateKey
     key_id: str
+    valid_from: str | None = None  # when it replaced the previous key (None: the first)
+    retired: tuple[RetiredKey, ...] = ()
 
     @property
     def public(self) -> Ed25519PublicKey:
@@ -44,7 +58,16 @@ class Signer:
     def sign(self, payload: bytes) -> bytes:
         return self.private.sign(payload)
 
-    def public_description(self) -> dict[str, str]:
+    def verification_keys(self) -> dict[str, Ed25519PublicKey]:
+        """Every key a checkpoint of this trail may be signed with, by key id."""
+        keys = {k.key_id: k.public for k in self.retired}
+        keys[self.key_id] = self.public
+        return keys
+
+    def public_for(self, key_id: str) -> Ed25519PublicKey | None:
+        return self.verification_keys().get(key_id)
+
+    def public_description(self) -> dict[str, Any]:
         pub = self.public
         raw = pub.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         pem = pub.public_bytes(
@@ -55,36 +78,72 @@ class Signer:
             "algorithm": "Ed25519",
             "public_key": base64.b64encode(raw).decode(),
             "public_key_pem": pem.decode(),
+            "valid_from": self.valid_from,
+            "valid_until": None,
+            "current": True,
         }
+
+    def all_descriptions(self) -> list[dict[str, Any]]:
+        """The current key first, then the retired ones, newest first."""
+        return [self.public_description(),
+                *[k.describe() for k in sorted(self.retired, key=lambda k: k.valid_until,
+                                               reverse=True)]]
+
+
+def _load_private(path: Path) -> Ed25519PrivateKey:
+    loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(loaded, Ed25519PrivateKey):
+        raise ValueError(f"{path} does not hold an Ed25519 private key")
+    return loaded
 
 
 def load_or_create_signer(path: Path, *, create: bool = True) -> Signer:
-    """Load the PEM private key at ``path``, generating it (mode 0600) on first run
-    unless ``create`` is false."""
+    """Load the PEM private key at ``path`` with the keyring beside it, generating the
+    key (mode 0600) on first run unless ``create`` is false. A rotation cut short
+    (the keyring names a new key still waiting at ``<path>.new``) is finished here."""
+    ring = read_keyring(path)
+    pending = pending_path(path)
+    if ring.current_id is not None and pending.exists():
+        waiting = _load_private(pending)
+        if key_id_of(waiting.public_key()) == ring.current_id:
+            os.replace(pending, path)
     if not path.exists() and not create:
         raise FileNotFoundError(f"no signing key at {path}")
     if path.exists():
-        loaded = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        if not isinstance(loaded, Ed25519PrivateKey):
-            raise ValueError(f"{path} does not hold an Ed25519 private key")
-        return Signer(loaded, key_id_of(loaded.public_key()))
+        loaded = _load_private(path)
+        key_id = key_id_of(loaded.public_key())
+        if ring.current_id not in (None, key_id):
+            raise ValueError(f"{path} holds key {key_id}, but its keyring says the current "
+                             f"key is {ring.current_id}")
+        return Signer(loaded, key_id, ring.current_from, ring.retired)
     private = Ed25519PrivateKey.generate()
     signer = Signer(private, key_id_of(private.public_key()))
     save_signer(signer, path)
     return signer
 
 
+def rotate_signer(path: Path, now: str) -> tuple[Signer, Signer]:
+    """Replace the signing key at ``path`` by a new one from ``now`` on: (old, new).
+    The old key's public half joins the keyring, valid until ``now``."""
+    old = load_or_create_signer(path, create=False)
+    private = Ed25519PrivateKey.generate()
+    new_id = key_id_of(private.public_key())
+    retired = (*old.retired, RetiredKey(old.key_id, old.public, old.valid_from, now))
+    write_private(pending_path(path), private)
+    write_keyring(path, Keyring(new_id, now, retired))
+    os.replace(pending_path(path), path)
+    return old, Signer(private, new_id, now, retired)
+
+
 def save_signer(signer: Signer, path: Path) -> None:
-    """Write the private key as PEM to a new file only its owner can read."""
+    """Write the private key as PEM to a new file only its owner can read, and its
+    keyring beside it if it has replaced other keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    pem = signer.private.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    if signer.retired:
+        write_keyring(path, Keyring(signer.key_id, signer.valid_from, signer.retired))
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
+        handle.write(private_pem(signer.private))
 
 
 def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_id: str,

@@ -43,9 +43,8 @@ class CheckpointService:
             return 0, GENESIS
         payload = checkpoint_payload(tenant_name, newest.seq, bytes(newest.hash),
                                      newest.created_at, newest.key_id, newest.tree_root)
-        if newest.key_id == self.signer.key_id and signature_valid(
-            self.signer.public, payload, bytes(newest.signature)
-        ):
+        public = self.signer.public_for(newest.key_id)  # this key, or one it replaced
+        if public is not None and signature_valid(public, payload, bytes(newest.signature)):
             return newest.seq, bytes(newest.hash)
         # Not ours, or forged: trust nothing after the genesis; verify will say more.
         return 0, GENESIS

@@ -59,7 +59,7 @@ def verify_store(store: Store, signer: Signer, tenant: Tenant) -> VerifyReport:
         store.iter_chain(tenant.id),
         store.chain_head(tenant.id),
         store.list_checkpoints(tenant.id),
-        {signer.key_id: signer.public},
+        signer.verification_keys(),
     )
 
 
@@ -69,8 +69,8 @@ class IntegrityService:
         self.signer = signer
         self.audit = audit
 
-    def public_keys(self) -> list[dict[str, str]]:
-        return [self.signer.public_description()]
+    def public_keys(self) -> list[dict[str, Any]]:
+        return self.signer.all_descriptions()
 
     def verify(self, tenant: Tenant) -> VerifyReport:
         return verify_store(self.store, self.signer, tenant)
@@ -111,12 +111,13 @@ class IntegrityService:
         return self.store.list_checkpoints(tenant.id)
 
     def _signed(self, tenant: Tenant, checkpoint: Checkpoint) -> bool:
-        if checkpoint.key_id != self.signer.key_id:
+        public = self.signer.public_for(checkpoint.key_id)
+        if public is None:
             return False
         payload = checkpoint_payload(tenant.name, checkpoint.seq, checkpoint.hash,
                                      checkpoint.created_at, checkpoint.key_id,
                                      checkpoint.tree_root)
-        return signature_valid(self.signer.public, payload, checkpoint.signature)
+        return signature_valid(public, payload, checkpoint.signature)
 
     def seal_of(self, tenant: Tenant, event: StoredEvent) -> EventSeal:
         """Re-link ``event`` to its predecessor and on to the first signed checkpoint

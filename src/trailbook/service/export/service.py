@@ -300,8 +300,9 @@ class ExportService:
             payload = checkpoint_payload(tenant.name, checkpoint.seq, bytes(checkpoint.hash),
                                          checkpoint.created_at, checkpoint.key_id,
                                          checkpoint.tree_root)
-            if checkpoint.key_id == self.signer.key_id and not signature_valid(
-                    self.signer.public, payload, bytes(checkpoint.signature)):
+            public = self.signer.public_for(checkpoint.key_id)
+            if public is not None and not signature_valid(
+                    public, payload, bytes(checkpoint.signature)):
                 raise _damaged(checkpoint.seq, "the checkpoint's signature does not verify")
         if from_seq == 0:
             previous = GENESIS
