@@ -121,3 +121,15 @@ def test_rotating_without_a_key_is_one_clear_line(tmp_path: Path) -> None:
     result = run(tmp_path, "signing-key", "rotate")
     assert result.returncode == 1 and "no signing key" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_rotating_with_a_damaged_keyring_is_one_clear_line(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    with Trailbook.open(settings):
+        pass
+    keyring_path(settings.resolved_signing_key_path).write_text("{not json")
+    before = settings.resolved_signing_key_path.read_bytes()
+    result = run(tmp_path, "signing-key", "rotate")
+    assert result.returncode == 1 and "not a Trailbook keyring" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert settings.resolved_signing_key_path.read_bytes() == before  # nothing changed

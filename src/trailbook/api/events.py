@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trailbook.api.auth import authenticate, request_context
 from trailbook.api.render import appended_json, event_json, page_json
+from trailbook.api.search_params import filter_params, search_params
 from trailbook.errors import ErrorDetail, PayloadTooLarge
 from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
@@ -17,17 +18,7 @@ from trailbook.service.events import DEFAULT_PAGE, MAX_PAGE
 router = APIRouter(prefix="/api/v1", tags=["events"])
 
 
-def filter_params(request: Request, *own: str) -> dict[str, list[str]]:
-    """The query string's filter parameters (every value of each), without the
-    endpoint's ``own`` ones; ``filter_from_params`` refuses any it does not know."""
-    params: dict[str, list[str]] = {}
-    for key, value in request.query_params.multi_items():
-        if key not in own:
-            params.setdefault(key, []).append(value)
-    return params
-
 JSON = "application/json"
-MultiQuery = Annotated[list[str] | None, Query()]
 OneQuery = Annotated[str | None, Query()]
 
 _INGEST_DOC = {
@@ -102,31 +93,7 @@ async def post_events(
 )
 async def list_events(
     request: Request,
-    since: Annotated[str | None, Query(description="RFC 3339, a date, or 24h/7d back")] = None,
-    until: Annotated[str | None, Query(description="exclusive upper bound, same forms")] = None,
-    last: Annotated[str | None, Query(description="a span back from now: 30m, 24h, 7d")] = None,
-    category: MultiQuery = None,
-    action: Annotated[list[str] | None, Query(description="exact, or prefix.*")] = None,
-    action_type: MultiQuery = None,
-    severity: MultiQuery = None,
-    result: MultiQuery = None,
-    actor: Annotated[str | None, Query(description="words matching actor id/name/email")] = None,
-    actor_id: MultiQuery = None,
-    actor_email: MultiQuery = None,
-    actor_type: MultiQuery = None,
-    target: Annotated[str | None, Query(description="words matching target ids/names")] = None,
-    target_id: MultiQuery = None,
-    target_name: MultiQuery = None,
-    target_type: MultiQuery = None,
-    scope: MultiQuery = None,
-    ip: Annotated[list[str] | None, Query(description="an address or CIDR network")] = None,
-    request_id: MultiQuery = None,
-    session_id: MultiQuery = None,
-    q: Annotated[str | None, Query(description='free text: words and "phrases"')] = None,
-    tag: Annotated[list[str] | None, Query(description="annotation tags")] = None,
-    query: Annotated[str | None, Query(
-        description='the query language, e.g. `action:miner.* -result:success "rack B4"`;'
-        " ANDed with the other parameters")] = None,
+    query: Annotated[str | None, Depends(search_params)] = None,
     cursor: OneQuery = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = DEFAULT_PAGE,
 ) -> Response:

@@ -10,8 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, StreamingResponse
 
 from trailbook.api.auth import authenticate, request_context
-from trailbook.api.events import filter_params
-from trailbook.api.search_params import search_params
+from trailbook.api.search_params import filter_params, search_params
 from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
 from trailbook.service.export import FORMATS, Export

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
 from trailbook.api.auth import authenticate, request_context
-from trailbook.api.events import filter_params
+from trailbook.api.search_params import filter_params, search_params
 from trailbook.model.timefmt import format_us
 from trailbook.query.language import combine
 from trailbook.service.app import Trailbook
@@ -54,7 +54,7 @@ def _histogram(histogram: Histogram | None) -> dict[str, Any] | None:
 )
 async def get_facets(
     request: Request,
-    query: Annotated[str | None, Query(description="the query language")] = None,
+    query: Annotated[str | None, Depends(search_params)] = None,
     fields: Annotated[str | None, Query(
         description=f"facets to count, comma-separated (default: {','.join(FACET_FIELDS)})"
     )] = None,

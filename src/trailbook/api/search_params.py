@@ -1,13 +1,23 @@
-"""The filter parameters of a search, declared once for the endpoints that take the
-same ones as ``GET /api/v1/events`` (export, live tail), so OpenAPI lists them. The
-values are read from the query string by ``events.filter_params`` and ``combine``
-(after the caller is authenticated); this dependency only hands back ``query``."""
+"""The filter parameters of a search, declared once for every endpoint that takes
+them (search, facets, export, live tail), so OpenAPI lists them. The values are read
+from the query string by ``filter_params`` and ``combine`` (after the caller is
+authenticated); the ``search_params`` dependency only hands back ``query``."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
+
+
+def filter_params(request: Request, *own: str) -> dict[str, list[str]]:
+    """The query string's filter parameters (every value of each), without the
+    endpoint's ``own`` ones; ``filter_from_params`` refuses any it does not know."""
+    params: dict[str, list[str]] = {}
+    for key, value in request.query_params.multi_items():
+        if key not in own:
+            params.setdefault(key, []).append(value)
+    return params
 
 MultiQuery = Annotated[list[str] | None, Query()]
 

@@ -22,9 +22,8 @@ from fastapi.concurrency import run_in_threadpool
 from starlette.responses import StreamingResponse
 
 from trailbook.api.auth import SESSION_COOKIE, authenticate, bearer_secret, request_context
-from trailbook.api.events import filter_params
 from trailbook.api.render import event_json
-from trailbook.api.search_params import search_params
+from trailbook.api.search_params import filter_params, search_params
 from trailbook.errors import ErrorDetail, TrailbookError, Unauthenticated, ValidationFailed
 from trailbook.query.filters import EventFilter
 from trailbook.query.language import combine

@@ -25,7 +25,10 @@ def rotate(ctx: typer.Context) -> None:
     path = settings.resolved_signing_key_path
     if not path.exists():
         fail(f"no signing key at {path} to rotate ('trailbook init' makes the first)")
-    old, new = rotate_signer(path, format_us(now_us()))
+    try:
+        old, new = rotate_signer(path, format_us(now_us()))
+    except ValueError as exc:  # not an Ed25519 key, or a damaged keyring
+        fail(f"cannot rotate the signing key at {path}: {exc}")
     with open_trailbook(ctx) as tb:
         for tenant in tb.tenants.all():
             tb.audit.admin(tenant, None, CLI, "signing_key.rotate", "update",

@@ -95,9 +95,16 @@ def private_pem(private: Ed25519PrivateKey) -> bytes:
                                  serialization.NoEncryption())
 
 
-def write_private(path: Path, private: Ed25519PrivateKey) -> None:
-    """A new file only its owner can read (replacing one left by a failed attempt)."""
-    path.unlink(missing_ok=True)
+def create_private(path: Path, private: Ed25519PrivateKey) -> None:
+    """The key as PEM in a new file only its owner can read; an existing file is never
+    overwritten (FileExistsError)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(private_pem(private))
+
+
+def write_private(path: Path, private: Ed25519PrivateKey) -> None:
+    """As ``create_private``, replacing a file left by a failed attempt (only for the
+    pending key of a rotation)."""
+    path.unlink(missing_ok=True)
+    create_private(path, private)

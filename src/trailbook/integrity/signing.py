@@ -24,8 +24,8 @@ from trailbook.integrity.canonical import canonical_json
 from trailbook.integrity.keyring import (
     Keyring,
     RetiredKey,
+    create_private,
     pending_path,
-    private_pem,
     read_keyring,
     write_keyring,
     write_private,
@@ -141,9 +141,7 @@ def save_signer(signer: Signer, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     if signer.retired:
         write_keyring(path, Keyring(signer.key_id, signer.valid_from, signer.retired))
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(private_pem(signer.private))
+    create_private(path, signer.private)
 
 
 def checkpoint_payload(tenant: str, seq: int, chain_hash: bytes, time: str, key_id: str,

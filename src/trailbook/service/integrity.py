@@ -10,6 +10,8 @@ from typing import Any
 import orjson
 
 from trailbook.integrity.chain import GENESIS, link
+from trailbook.integrity.merkle import verify_inclusion
+from trailbook.integrity.merkle_store import leaf_of
 from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
 from trailbook.integrity.verify import VerifyReport, verify_chain
 from trailbook.query.filters import EventFilter
@@ -19,9 +21,6 @@ from trailbook.store.base import Store
 from trailbook.store.records import ChainHead, Checkpoint, StoredEvent, Tenant
 
 VERIFY_ACTION = "integrity.verify"
-# How far an event's seal is re-linked towards its checkpoint on the spot; past this
-# the page says so and points at a full verification.
-MAX_RELINK = 200_000
 
 
 @dataclass(frozen=True)
@@ -34,12 +33,14 @@ class EventSeal:
     linked: bool  # SHA-256(previous || canonical form) is the stored hash
     checkpoint: Checkpoint | None  # the first signed checkpoint at or after seq
     signature_valid: bool  # that checkpoint's Ed25519 signature verifies
-    reaches_checkpoint: bool  # re-linking from here gives the checkpoint's hash
-    too_far: bool = False  # the checkpoint lies more than MAX_RELINK events ahead
+    # The event's Merkle inclusion proof against the root that checkpoint signs, and
+    # whether it verifies; None for a checkpoint signed before the tree existed.
+    proof: list[bytes] | None = None
+    included: bool = False
 
     @property
     def proven(self) -> bool:
-        return self.linked and self.signature_valid and self.reaches_checkpoint
+        return self.linked and self.signature_valid and self.included
 
 
 @dataclass(frozen=True)
@@ -120,8 +121,8 @@ class IntegrityService:
         return signature_valid(public, payload, checkpoint.signature)
 
     def seal_of(self, tenant: Tenant, event: StoredEvent) -> EventSeal:
-        """Re-link ``event`` to its predecessor and on to the first signed checkpoint
-        covering it: the proof, for this one event, that it is what was signed."""
+        """Link ``event`` to its predecessor, and prove it is in the Merkle tree of the
+        first signed checkpoint covering it: that it is what was signed."""
         previous: bytes | None = GENESIS
         if event.seq > 1:
             before = list(self.store.chain_links(tenant.id, event.seq - 2, event.seq - 1))
@@ -130,20 +131,14 @@ class IntegrityService:
         checkpoint = next((c for c in self.store.list_checkpoints(tenant.id)
                            if c.seq >= event.seq), None)
         if checkpoint is None:
-            return EventSeal(event.seq, bytes(event.hash), previous, linked, None, False, False)
+            return EventSeal(event.seq, bytes(event.hash), previous, linked, None, False)
         signed = self._signed(tenant, checkpoint)
-        if checkpoint.seq - event.seq > MAX_RELINK:
+        if checkpoint.tree_root is None:
             return EventSeal(event.seq, bytes(event.hash), previous, linked, checkpoint,
-                             signed, False, too_far=True)
-        running = bytes(event.hash)
-        reached = linked
-        for seq, doc, stored in self.store.chain_links(tenant.id, event.seq, checkpoint.seq):
-            running = link(running, bytes(doc))
-            if running != bytes(stored):
-                reached = False
-                break
-            if seq == checkpoint.seq:
-                break
-        reached = reached and running == checkpoint.hash
+                             signed)
+        index = event.seq - 1
+        proof = self.store.merkle.inclusion(tenant.id, index, checkpoint.seq)
+        included = verify_inclusion(leaf_of(bytes(event.doc)), index, checkpoint.seq, proof,
+                                    checkpoint.tree_root)
         return EventSeal(event.seq, bytes(event.hash), previous, linked, checkpoint, signed,
-                         reached)
+                         proof, included)

@@ -39,7 +39,7 @@ class TailService:
         principal.require("events.read")
         self.reads.scoped(principal, flt)  # refuses personal-data filters without the right
         if context is not None:
-            self.reads._audit_search(principal, context, "search.tail", flt, query, None)
+            self.reads.audit_search(principal, context, "search.tail", flt, query, None)
         return self.head(principal)
 
     def poll(self, principal: Principal, flt: EventFilter, after_seq: int,

@@ -18,12 +18,10 @@ from fastapi.concurrency import run_in_threadpool
 from trailbook.api.auth import audit_denied, request_context
 from trailbook.api.render import event_json
 from trailbook.api.saved_searches import console_url
-from trailbook.errors import Forbidden, NotFound, QuerySyntaxError, TrailbookError
-from trailbook.integrity.merkle import verify_inclusion
+from trailbook.errors import Forbidden, QuerySyntaxError, TrailbookError
 from trailbook.query.language import combine
 from trailbook.service.access.principal import Principal
 from trailbook.service.app import Trailbook
-from trailbook.service.proofs import InclusionProof
 from trailbook.store.records import SavedSearch, StoredEvent
 from trailbook.web.guard import PageRoute, page_principal
 from trailbook.web.render import render
@@ -146,23 +144,6 @@ def _diff_rows(changes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _inclusion(tb: Trailbook, principal: Principal, event_id: str
-               ) -> tuple[InclusionProof, bool] | None:
-    """The event's Merkle inclusion proof against the first signed tree covering it,
-    and whether it verifies; None before a checkpoint covers it (or without the
-    right to verify)."""
-    if not principal.can("integrity.verify"):
-        return None
-    try:
-        proof = tb.proofs.inclusion(principal, event_id)
-    except NotFound:
-        return None
-    root = proof.checkpoint.tree_root
-    assert root is not None
-    return proof, verify_inclusion(proof.leaf_hash, proof.leaf_index, proof.checkpoint.seq,
-                                   proof.path, root)
-
-
 @router.get("/events/{event_id}")
 async def event_page(request: Request, event_id: str) -> Response:
     principal = await page_principal(request, "events.read")
@@ -181,7 +162,6 @@ async def event_page(request: Request, event_id: str) -> Response:
             "diff": _diff_rows(doc.get("changes") or []),
             "seal": tb.integrity.seal_of(principal.tenant, found)
             if principal.can("integrity.verify") else None,
-            "inclusion": _inclusion(tb, principal, event_id),
             "related": [(r, [event_row(e, masked) for e in r.events])
                         for r in tb.reads.related(principal, doc)],
             "comments": comments, "tags": tags,

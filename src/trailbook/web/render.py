@@ -3,7 +3,6 @@ every page carries (a Content-Security-Policy that allows no inline script)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -103,7 +102,6 @@ def render(request: Request, template: str, principal: Principal | None, *,
         nav=nav_for(principal),
         active=active,
         title=title,
-        now_year=datetime.now(UTC).year,
         **context,
     )
     return HTMLResponse(body, status_code=status, headers=PAGE_HEADERS)

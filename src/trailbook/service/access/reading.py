@@ -65,7 +65,7 @@ class ReadService:
                                 [ErrorDetail(used[0], "needs the personal_data permission")])
         return principal.restrict(flt)
 
-    def _audit_search(self, principal: Principal, context: RequestContext, action: str,
+    def audit_search(self, principal: Principal, context: RequestContext, action: str,
                       flt: EventFilter, query: str | None, found: int | None) -> None:
         if not principal.is_staff:
             return
@@ -85,7 +85,7 @@ class ReadService:
         page = (SearchPage([], None) if scoped is None else
                 self.events.search(principal.tenant, scoped, cursor, limit))
         if cursor is None:
-            self._audit_search(principal, context, "search.run", flt, query, len(page.events))
+            self.audit_search(principal, context, "search.run", flt, query, len(page.events))
         return page
 
     def readable(self, principal: Principal, event_id: str) -> StoredEvent:
@@ -147,6 +147,6 @@ class ReadService:
                 self.facets.total(tenant, scoped, budget_ms),
                 self.facets.facets(tenant, scoped, fields, top, budget_ms, mask=mask),
                 self.facets.histogram(tenant, scoped, budget_ms) if histogram else None)
-        self._audit_search(principal, context, "search.facets", flt, query,
+        self.audit_search(principal, context, "search.facets", flt, query,
                            summary.total.count)
         return summary
