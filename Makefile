@@ -25,12 +25,12 @@ run: $(STAMP)
 	$(BIN)/trailbook --data-dir $(DATA) serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench examples
 	$(BIN)/mypy
 
 bench: $(STAMP)

@@ -82,10 +82,77 @@ class Settings(BaseSettings):
     export_manifest_dir: Path | None = None
     export_manifest_ttl_seconds: float = Field(default=3600.0, gt=0)
     export_manifest_max_chain: int = Field(default=2_000_000, ge=1)
+    # An export matching more than export_background_rows events (or whose count is not
+    # known within a few seconds) runs as a background job: the server writes the file
+    # to export_job_dir (default: beside the signing key) while the caller follows its
+    # progress, and keeps it export_job_ttl_seconds for download. export_job_workers
+    # jobs run at a time; more wait their turn.
+    export_background_rows: int = Field(default=100_000, ge=0)
+    export_job_dir: Path | None = None
+    export_job_ttl_seconds: float = Field(default=24 * 3600.0, gt=0)
+    export_job_workers: int = Field(default=1, ge=1, le=16)
+
+    # Alerts: links in messages point at console_url (the console's public base URL,
+    # e.g. https://audit.example.com; default http://<host>:<port>). Base URLs of the
+    # services channels call are settings too, so tests and self-hosted gateways can
+    # point elsewhere. A delivery that fails is retried with exponential backoff (base,
+    # doubling, capped) up to alert_max_attempts attempts, then kept as a dead letter.
+    # The evaluator looks for new events every alert_poll_seconds; a rule's quiet
+    # period after an alert defaults to alert_default_quiet_seconds.
+    console_url: str | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    alert_http_timeout_seconds: float = Field(default=10.0, gt=0)
+    alert_smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    alert_max_attempts: int = Field(default=10, ge=1)
+    alert_backoff_base_seconds: float = Field(default=5.0, gt=0)
+    alert_backoff_max_seconds: float = Field(default=3600.0, gt=0)
+    alert_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    alert_default_quiet_seconds: int = Field(default=300, ge=0)
+
+    # Scheduled tasks in the server (see service/scheduler.py). Shared tasks run once
+    # per period across every process serving the database. The health check re-links
+    # the newest health_chain_events events of each tenant up to its head; free space
+    # under health_disk_min_free_mb is critical; an alerts evaluator more than
+    # health_lag_events behind a head, or an alert delivery due for longer than
+    # health_outbox_lag_seconds, is a warning.
+    health_check_seconds: float = Field(default=300.0, gt=0)
+    health_chain_events: int = Field(default=1000, ge=1)
+    health_disk_min_free_mb: int = Field(default=512, ge=0)
+    health_lag_events: int = Field(default=10_000, ge=1)
+    health_outbox_lag_seconds: float = Field(default=900.0, gt=0)
+    task_partitions_seconds: float = Field(default=6 * 3600.0, gt=0)
+    task_housekeeping_seconds: float = Field(default=6 * 3600.0, gt=0)
+
+    # Trailbook's own server logs (docs/deployment.md): application.log, access.log,
+    # ingest.log, notify.log, scheduler.log, database.log and auth.log in logs_dir
+    # (default: "logs" beside the signing key), at log_level (ERROR, WARN, INFO, DEBUG or
+    # TRACE). A file past log_max_bytes is rotated into <area>.<date>.<n>.log.gz, and
+    # each area keeps at most log_keep of those. Levels and rotation can be changed
+    # while the server runs; such changes are kept in <logs_dir>/log-settings.json and
+    # win over these settings.
+    logs_dir: Path | None = None
+    log_level: Literal["ERROR", "WARN", "INFO", "DEBUG", "TRACE"] = "INFO"
+    log_max_bytes: int = Field(default=100 * 1024 * 1024, ge=1024)
+    log_keep: int = Field(default=10, ge=0, le=10_000)
 
     # SQLite tuning.
     sqlite_synchronous: Literal["OFF", "NORMAL", "FULL"] = "FULL"
     sqlite_cache_mb: int = Field(default=64, ge=2)
+
+    @field_validator("console_url")
+    @classmethod
+    def _check_console_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        return cls._check_base_url(value)
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        """An http(s) base URL, kept without a trailing slash."""
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
 
     @field_validator("database_url")
     @classmethod
@@ -117,6 +184,25 @@ class Settings(BaseSettings):
         if self.export_manifest_dir is not None:
             return self.export_manifest_dir
         return self.resolved_signing_key_path.parent / "export-manifests"
+
+    @property
+    def resolved_export_job_dir(self) -> Path:
+        if self.export_job_dir is not None:
+            return self.export_job_dir
+        return self.resolved_signing_key_path.parent / "export-jobs"
+
+    @property
+    def resolved_logs_dir(self) -> Path:
+        if self.logs_dir is not None:
+            return self.logs_dir
+        return self.resolved_signing_key_path.parent / "logs"
+
+    @property
+    def resolved_console_url(self) -> str:
+        """The console's base URL for links in alert messages, without a trailing /."""
+        if self.console_url:
+            return self.console_url
+        return f"http://{self.host}:{self.port}"
 
 
 def settings_as_environment(settings: Settings) -> dict[str, str]:

@@ -29,14 +29,18 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+DEMO_END_US = 1_795_201_600_000_000  # 2026-11-19T15:46:40Z: 5 of the 120 failed
+
+
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    """A data folder with tenant acme holding 120 demo events."""
+    """A data folder with tenant acme holding 120 demo events (ending at a fixed time:
+    which demo events fail depends on the time of day they fall on)."""
     data = tmp_path / "data"
     with Trailbook.open(load_settings(data_dir=data)) as tb:
         tenant = tb.tenants.create("acme")
         tb.events.ingest(tenant, [tb.events.parse_event(orjson.dumps(e))
-                                  for e in demo_events(120, seed=5)])
+                                  for e in demo_events(120, seed=5, end_us=DEMO_END_US)])
     return data
 
 

@@ -30,6 +30,9 @@ PAGES: dict[str, set[str]] = {
     "/admin/roles": {"owner", "admin"},
     "/admin/keys": {"owner", "admin"},
     "/admin/integrity": {"owner", "admin", "auditor"},
+    "/exports": {"owner", "admin", "auditor"},
+    "/admin/alerts": {"owner", "admin"},
+    "/admin/logs": {"owner", "admin", "auditor"},
 }
 
 

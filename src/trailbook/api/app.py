@@ -1,7 +1,9 @@
-"""The FastAPI application: routes, error shape, OpenAPI, and the server's timers."""
+"""The FastAPI application: routes, error shape, OpenAPI, and the server's scheduled
+tasks."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -11,15 +13,18 @@ from fastapi import Depends, FastAPI
 from fastapi_offline import FastAPIOffline
 
 from trailbook import __version__
-from trailbook.api import events, exports, facets, integrity, proofs, sessions, staff, tail
+from trailbook.api import events, exports, facets, health, integrity, proofs, sessions, staff, tail
+from trailbook.api.access_log import AccessLog
+from trailbook.api.alerts import router as alerts_router
 from trailbook.api.annotations import router as annotations_router
 from trailbook.api.auth import csrf_guard
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
 from trailbook.api.saved_searches import router as saved_searches_router
+from trailbook.api.server_logs import router as server_logs_router
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.service.app import Trailbook
-from trailbook.service.periodic import server_timers
+from trailbook.service.scheduler import server_scheduler
 from trailbook.web.app import install_pages
 
 
@@ -29,14 +34,16 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        timers = server_timers(tb)
-        for timer in timers:
-            timer.start()
+        scheduler = server_scheduler(tb)
+        scheduler.start()
+        stop_alerts = asyncio.Event()
+        alerts = asyncio.create_task(tb.alert_runner.run(stop_alerts), name="alerts")
         try:
             yield
         finally:
-            for timer in timers:
-                timer.stop()
+            stop_alerts.set()
+            await alerts
+            scheduler.stop()
             if own_trailbook:
                 tb.close()
 
@@ -51,6 +58,7 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
         dependencies=[Depends(csrf_guard)],
     )
     app.state.trailbook = tb
+    app.add_middleware(AccessLog)  # one line per request in access.log
     install_error_handlers(app)
     # Before events: /events/export.csv and /events/stream are not /events/{event_id}.
     app.include_router(exports.router)
@@ -63,12 +71,10 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     app.include_router(sessions.router)
     app.include_router(staff.router)
     app.include_router(saved_searches_router)
+    app.include_router(server_logs_router)
+    app.include_router(alerts_router)
+    app.include_router(health.router)
     install_pages(app)
-
-    @app.get("/api/v1/health", tags=["health"], summary="Liveness",
-             openapi_extra={"security": []})
-    async def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

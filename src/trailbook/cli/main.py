@@ -7,8 +7,9 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import accounts, admin, copy, events, exports, saved, signing
+from trailbook.cli import accounts, admin, alerts, copy, events, exports, saved, signing
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
+from trailbook.cli.server_logs import logs_app
 from trailbook.runtime import tune_for_throughput
 
 app = typer.Typer(
@@ -57,6 +58,11 @@ def serve(
     from trailbook.settings import settings_as_environment
 
     settings = state(ctx).settings(host=host, port=port, database_url=database_url(database))
+    from trailbook.logs.setup import install
+
+    # Trailbook's own logs, per area, in the logs folder (and on stderr from --log-level
+    # up); uvicorn's logging goes there too (log_config=None: it configures none).
+    install(settings, console_level=log_level)
     tb = Trailbook.open(settings)  # creates and migrates the database, makes the key
     tenants = tb.tenants.all()
     if tenants:
@@ -65,12 +71,14 @@ def serve(
                   f"(database {tb.store.url}, {workers} worker(s)); API docs at /docs")
     if workers == 1:
         uvicorn.run(create_app(tb, own_trailbook=True), host=settings.host,
-                    port=settings.port, log_level=log_level, access_log=False)
+                    port=settings.port, log_level=log_level, access_log=False,
+                    log_config=None)
         return
     tb.close()
     os.environ.update(settings_as_environment(settings))
     uvicorn.run("trailbook.api.factory:app_from_environment", factory=True, workers=workers,
-                host=settings.host, port=settings.port, log_level=log_level, access_log=False)
+                host=settings.host, port=settings.port, log_level=log_level, access_log=False,
+                log_config=None)
 
 
 @app.command()
@@ -93,6 +101,8 @@ app.add_typer(accounts.user_app, name="user")
 app.add_typer(accounts.role_app, name="role")
 app.add_typer(saved.saved_app, name="saved")
 app.add_typer(signing.signing_app, name="signing-key")
+app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(logs_app, name="logs")
 
 
 def main() -> None:

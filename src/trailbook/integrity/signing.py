@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
@@ -30,6 +30,9 @@ from trailbook.integrity.keyring import (
     write_keyring,
     write_private,
 )
+
+if TYPE_CHECKING:
+    from trailbook.store.records import Checkpoint
 
 
 def key_id_of(public: Ed25519PublicKey) -> str:
@@ -66,6 +69,18 @@ class Signer:
 
     def public_for(self, key_id: str) -> Ed25519PublicKey | None:
         return self.verification_keys().get(key_id)
+
+    def checkpoint_signed(self, tenant: str, checkpoint: Checkpoint) -> bool | None:
+        """Whether ``checkpoint`` of ``tenant`` carries a valid signature by the key
+        its key id names (this key or one it replaced); None when no such key is
+        known here."""
+        public = self.public_for(checkpoint.key_id)
+        if public is None:
+            return None
+        payload = checkpoint_payload(tenant, checkpoint.seq, bytes(checkpoint.hash),
+                                     checkpoint.created_at, checkpoint.key_id,
+                                     checkpoint.tree_root)
+        return signature_valid(public, payload, bytes(checkpoint.signature))
 
     def public_description(self) -> dict[str, Any]:
         pub = self.public

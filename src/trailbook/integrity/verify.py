@@ -8,7 +8,7 @@ every signed checkpoint, which catches a rewrite of the stored hashes too."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import orjson
@@ -180,7 +180,12 @@ def verify_chain(
     head: ChainHead | None,
     checkpoints: list[Checkpoint],
     keys: dict[str, Ed25519PublicKey],
+    head_after: Callable[[], ChainHead | None] | None = None,
 ) -> VerifyReport:
+    """Recompute the chain over ``rows`` and check it against ``head`` and the signed
+    ``checkpoints``. A live trail grows while it is read: with ``head_after`` (the head
+    read again once the rows are read), events past ``head`` are a problem only when
+    the head read afterwards does not reach them either."""
     v = _Verifier(tenant, checkpoints, keys)
     report = v.report
     expected = 1
@@ -228,8 +233,13 @@ def verify_chain(
         gap = f"seq {first}" if head.seq == first else f"seqs {first}-{head.seq}"
         v.problem(first, MISSING, f"{gap} missing from the end of the chain")
     elif head.seq < report.last_seq:
-        v.problem(head.seq + 1, CHANGED, f"the chain head was moved back to seq {head.seq}, "
-                  f"but events run to seq {report.last_seq}")
+        later = head_after() if head_after is not None else None
+        if later is None or later.seq < report.last_seq:
+            moved = later if later is not None else head
+            v.problem(moved.seq + 1, CHANGED, f"the chain head was moved back to seq "
+                      f"{moved.seq}, but events run to seq {report.last_seq}")
+        elif later.seq == report.last_seq and bytes(later.hash) != stored_prev:
+            v.problem(later.seq, CHANGED, "the chain head does not match the last event's hash")
     elif bytes(head.hash) != stored_prev:
         v.problem(head.seq, CHANGED, "the chain head does not match the last event's hash")
     for seq in sorted(v.checkpoints):

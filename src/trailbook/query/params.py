@@ -51,12 +51,18 @@ def _bad(name: str, reason: str) -> ValidationFailed:
     return ValidationFailed(f"invalid filter parameter {name!r}", [ErrorDetail(name, reason)])
 
 
+def span_seconds(text: str) -> int | None:
+    """A span such as 90s, 30m, 24h, 7d or 2w (``last 7d`` too) in seconds; None when
+    ``text`` is not one."""
+    match = _RELATIVE.match(text.strip().lower())
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)] if match else None
+
+
 def parse_time(name: str, text: str, now: int | None = None) -> int:
     """RFC 3339, a date (midnight UTC), or a relative span back from now (24h, 7d)."""
     text = text.strip()
-    match = _RELATIVE.match(text.lower())
-    if match:
-        span = int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+    span = span_seconds(text)
+    if span is not None:
         return (now if now is not None else now_us()) - span * 1_000_000
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
         try:
@@ -122,7 +128,7 @@ def filter_from_params(
     if since and last:
         raise _bad("last", "give either last or since")
     if last:
-        if not _RELATIVE.match(last[0].lower()):
+        if span_seconds(last[0]) is None:
             raise _bad("last", "a span such as 30m, 24h or 7d")
         fields["since_us"] = parse_time("last", last[0], now)
     elif since:

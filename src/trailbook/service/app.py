@@ -10,15 +10,19 @@ from trailbook.service.access.reading import ReadService
 from trailbook.service.access.roles import RoleService
 from trailbook.service.access.sessions import SessionService
 from trailbook.service.access.users import UserService
+from trailbook.service.alerts import AlertAdmin, AlertDelivery, AlertEvaluator, AlertRunner
 from trailbook.service.annotations import AnnotationService
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import EventService
 from trailbook.service.export import ExportService
+from trailbook.service.export.jobs import ExportJobService
 from trailbook.service.facets import FacetService
+from trailbook.service.health import HealthService
 from trailbook.service.integrity import IntegrityService
 from trailbook.service.keys import ApiKeyService
 from trailbook.service.proofs import ProofService
 from trailbook.service.saved_searches import SavedSearchService
+from trailbook.service.server_logs import ServerLogService
 from trailbook.service.tail import TailService
 from trailbook.service.tenants import TenantService
 from trailbook.settings import Settings
@@ -32,6 +36,7 @@ class Trailbook:
     ) -> None:
         self.settings = settings
         self.read_only = read_only
+        self._closed = False
         self.store = store
         self.signer = signer
         self.checkpoints = CheckpointService(store, signer, settings)
@@ -50,10 +55,18 @@ class Trailbook:
         self.annotations = AnnotationService(store, self.reads, self.audit)
         self.exports = ExportService(self.events, self.reads, self.audit, self.checkpoints,
                                      signer, settings)
+        self.export_jobs = ExportJobService(self.exports, store, settings)
         self.tail = TailService(store, self.reads)
         self.integrity = IntegrityService(store, signer, self.audit)
+        self.health = HealthService(store, signer, settings)
         self.proofs = ProofService(store, self.reads)
         self.saved_searches = SavedSearchService(store)
+        self.server_logs = ServerLogService(settings, self.tenants, self.audit)
+        self.alerts = AlertAdmin(store, self.audit, settings)
+        self.alert_evaluator = AlertEvaluator(store, settings)
+        self.alert_delivery = AlertDelivery(store, self.audit, settings)
+        self.alert_runner = AlertRunner(store, self.alert_evaluator, self.alert_delivery,
+                                        settings)
 
     @classmethod
     def open(cls, settings: Settings, *, migrate: bool = True) -> Trailbook:
@@ -93,9 +106,15 @@ class Trailbook:
         return cls(settings, store, signer, read_only=not migrate)
 
     def close(self) -> None:
-        """Checkpoint what moved (unless opened read-only), then close the store."""
+        """Stop background exports, let go of the alerts lease, checkpoint what moved
+        (unless opened read-only), then close the store. A second call does nothing."""
+        if self._closed:
+            return
+        self._closed = True
         try:
+            self.export_jobs.close()
             if not self.read_only:
+                self.alert_runner.release()
                 self.checkpoints.checkpoint_pending()
         finally:
             self.store.close()

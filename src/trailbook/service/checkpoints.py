@@ -7,7 +7,7 @@ import logging
 import threading
 
 from trailbook.integrity.chain import GENESIS, link
-from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
+from trailbook.integrity.signing import Signer, checkpoint_payload
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.settings import Settings
 from trailbook.store.base import Store
@@ -41,10 +41,7 @@ class CheckpointService:
         """(seq, hash) of ``newest`` if its signature checks, else the genesis."""
         if newest is None:
             return 0, GENESIS
-        payload = checkpoint_payload(tenant_name, newest.seq, bytes(newest.hash),
-                                     newest.created_at, newest.key_id, newest.tree_root)
-        public = self.signer.public_for(newest.key_id)  # this key, or one it replaced
-        if public is not None and signature_valid(public, payload, bytes(newest.signature)):
+        if self.signer.checkpoint_signed(tenant_name, newest):  # this key, or one it replaced
             return newest.seq, bytes(newest.hash)
         # Not ours, or forged: trust nothing after the genesis; verify will say more.
         return 0, GENESIS
@@ -94,16 +91,21 @@ class CheckpointService:
     def sign(self, tenant_name: str, head: ChainHead) -> Checkpoint | None:
         """Sign a checkpoint at ``head`` (a point this process sealed), or refuse (None,
         logged critical) if the stored events do not link up to it."""
+        return self._sign(tenant_name, head)[0]
+
+    def _sign(self, tenant_name: str, head: ChainHead) -> tuple[Checkpoint | None, str | None]:
+        """The checkpoint signed at ``head``, or None with why it was refused (None
+        too when a newer point is signed or to be signed instead)."""
         links = self._segment_links(tenant_name, head)
         if links is None:
-            return None
+            return None, None
         if not links:
             log.critical(
                 "not signing a checkpoint for tenant %s at seq %d: the stored events do "
                 "not link up to the hash this process sealed; run 'trailbook verify'",
                 tenant_name, head.seq,
             )
-            return None
+            return None, f"seq {head.seq}: the stored events do not link up to it"
         # The tree's root over the same events: their stored canonical bytes, which
         # the re-link above has just shown to lead up to ``head``.
         try:
@@ -112,14 +114,14 @@ class CheckpointService:
             log.critical("not signing a checkpoint for tenant %s at seq %d: the Merkle tree "
                          "cannot be built (%s); run 'trailbook verify'", tenant_name,
                          head.seq, missing)
-            return None
+            return None, f"seq {head.seq}: the Merkle tree cannot be built ({missing})"
         created = format_us(now_us())
         payload = checkpoint_payload(tenant_name, head.seq, head.hash, created,
                                      self.signer.key_id, tree_root)
         checkpoint = Checkpoint(head.tenant_id, head.seq, head.hash, created,
                                 self.signer.key_id, self.signer.sign(payload), tree_root)
         self.store.add_checkpoint(checkpoint)
-        return checkpoint
+        return checkpoint, None
 
     def after_append(self, tenant: Tenant, appended: list[Appended]) -> None:
         fresh = [a for a in appended if not a.duplicate]
@@ -158,14 +160,21 @@ class CheckpointService:
     def checkpoint_pending(self) -> list[Checkpoint]:
         """Sign a checkpoint at the newest point this process sealed in each chain,
         where no checkpoint covers it yet."""
+        return self.checkpoint_pending_report()[0]
+
+    def checkpoint_pending_report(self) -> tuple[list[Checkpoint], dict[str, str]]:
+        """``checkpoint_pending``, with the refusals: why, by tenant name."""
         with self._lock:
             sealed = list(self._sealed.values())
         made = []
+        refused: dict[str, str] = {}
         for tenant_name, head in sealed:
             newest = self.store.latest_checkpoint(head.tenant_id)
             if newest is not None and newest.seq >= head.seq:
                 continue
-            checkpoint = self.sign(tenant_name, head)
+            checkpoint, why = self._sign(tenant_name, head)
             if checkpoint is not None:
                 made.append(checkpoint)
-        return made
+            elif why is not None:
+                refused[tenant_name] = why
+        return made, refused

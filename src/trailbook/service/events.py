@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -33,6 +34,8 @@ from trailbook.service.validation_pool import (
 from trailbook.settings import Settings
 from trailbook.store.base import Store
 from trailbook.store.records import Appended, StoredEvent, Tenant
+
+log = logging.getLogger("trailbook.ingest")
 
 BULK_BATCH = 5000  # events per transaction for files, demo data and copies
 MAX_PAGE = 500
@@ -155,6 +158,9 @@ class EventService:
         prepared = normalize_batch(events, info, now_us(), batch=batch)
         appended = self.store.append(info, prepared)
         self.checkpoints.after_append(tenant, appended)
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("tenant %s: %d event(s) stored, seq %d-%d", tenant.name, len(appended),
+                      appended[0].seq, appended[-1].seq)
         return appended
 
     # -- read ----------------------------------------------------------------

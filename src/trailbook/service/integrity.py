@@ -12,7 +12,7 @@ import orjson
 from trailbook.integrity.chain import GENESIS, link
 from trailbook.integrity.merkle import verify_inclusion
 from trailbook.integrity.merkle_store import leaf_of
-from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
+from trailbook.integrity.signing import Signer
 from trailbook.integrity.verify import VerifyReport, verify_chain
 from trailbook.query.filters import EventFilter
 from trailbook.service.access.audit import RequestContext, SelfAudit
@@ -54,14 +54,15 @@ class Verification:
 
 
 def verify_store(store: Store, signer: Signer, tenant: Tenant) -> VerifyReport:
-    """Recompute ``tenant``'s chain in ``store`` and check it against its checkpoints."""
-    return verify_chain(
-        tenant.name,
-        store.iter_chain(tenant.id),
-        store.chain_head(tenant.id),
-        store.list_checkpoints(tenant.id),
-        signer.verification_keys(),
-    )
+    """Recompute ``tenant``'s chain in ``store`` and check it against its checkpoints.
+    The checkpoints are read first and the head before the events, so what a running
+    server adds meanwhile is checked as far as it was read, and not taken for a head
+    moved back."""
+    checkpoints = store.list_checkpoints(tenant.id)
+    head = store.chain_head(tenant.id)
+    return verify_chain(tenant.name, store.iter_chain(tenant.id), head, checkpoints,
+                        signer.verification_keys(),
+                        head_after=lambda: store.chain_head(tenant.id))
 
 
 class IntegrityService:
@@ -112,13 +113,7 @@ class IntegrityService:
         return self.store.list_checkpoints(tenant.id)
 
     def _signed(self, tenant: Tenant, checkpoint: Checkpoint) -> bool:
-        public = self.signer.public_for(checkpoint.key_id)
-        if public is None:
-            return False
-        payload = checkpoint_payload(tenant.name, checkpoint.seq, checkpoint.hash,
-                                     checkpoint.created_at, checkpoint.key_id,
-                                     checkpoint.tree_root)
-        return signature_valid(public, payload, checkpoint.signature)
+        return bool(self.signer.checkpoint_signed(tenant.name, checkpoint))
 
     def seal_of(self, tenant: Tenant, event: StoredEvent) -> EventSeal:
         """Link ``event`` to its predecessor, and prove it is in the Merkle tree of the

@@ -14,7 +14,9 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.alerts import AlertStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.records import (
     Appended,
@@ -26,6 +28,7 @@ from trailbook.store.records import (
     Tenant,
 )
 from trailbook.store.saved_searches import SavedSearchStore
+from trailbook.store.task_runs import TaskRunStore
 
 
 class Store(Protocol):
@@ -40,6 +43,13 @@ class Store(Protocol):
     annotations: AnnotationStore
     # Each staff user's named searches.
     saved_searches: SavedSearchStore
+    # Alert channels and rules, the rule engine's state, the delivery outbox, leases.
+    alerts: AlertStore
+    # Exports written in the background, downloaded when done.
+    export_jobs: ExportJobStore
+    # Scheduled tasks' runs, each claimed once per period across processes.
+    task_runs: TaskRunStore
+    # Retention policies (how long each category is kept) and legal holds.
 
     def close(self) -> None: ...
 

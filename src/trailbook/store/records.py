@@ -182,3 +182,30 @@ class SavedSearch:
     params: dict[str, list[str]]  # filter parameter -> its values
     created_at: str
     updated_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExportJob:
+    """An export the server writes to a file in the background, downloaded when done.
+    ``owner`` is who started it (``user:<id>`` or ``key:<id>``): only they see it."""
+
+    id: str
+    tenant_id: int
+    owner: str
+    format: str
+    query: str | None
+    filter: dict[str, object]
+    tz: str
+    state: str  # queued, running, done, failed, cancelled
+    total: int | None
+    rows: int
+    bytes: int
+    filename: str
+    path: str
+    sha256: str | None
+    error: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    expires_us: int
+    alive_us: int  # when its process last said it was running it

@@ -78,6 +78,8 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str, str]]:
     if principal is None:
         return []
     links = [("/logs", "Logs", "logs"), ("/access", "Access", "access")]
+    if principal.can("events.export"):
+        links.append(("/exports", "Exports", "exports"))
     if principal.can("users.manage"):
         links.append(("/admin/users", "Users", "users"))
     if principal.can("users.manage") or principal.can("roles.manage"):
@@ -86,6 +88,10 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str, str]]:
         links.append(("/admin/keys", "API keys", "keys"))
     if principal.can("integrity.verify"):
         links.append(("/admin/integrity", "Integrity", "integrity"))
+    if principal.can("rules.manage"):
+        links.append(("/admin/alerts", "Alerts", "alerts"))
+    if principal.can("logs.read"):
+        links.append(("/admin/logs", "Server logs", "server-logs"))
     return links
 
 

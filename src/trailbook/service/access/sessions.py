@@ -3,6 +3,7 @@ revoking them, and who a session cookie belongs to."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Callable
 from hashlib import sha256
@@ -30,6 +31,7 @@ from trailbook.store.base import Store
 from trailbook.store.records import Session, User
 
 WRONG = "the email or password is wrong"
+log = logging.getLogger("trailbook.auth")
 
 
 def token_hash(token: str) -> bytes:
@@ -92,6 +94,8 @@ class SessionService:
                                  result="failure", severity="warning",
                                  reason=f"sign-in paused ({lock.reason}: {lock.failures} "
                                  f"failures) until {format_us(lock.until_us)}")
+            log.warning("sign-in paused for %s from %s: %s", email, context.ip or "-",
+                        lock.reason)
             raise _refused(lock, now)
         ok = len(password) <= MAX_LENGTH and self.passwords.verify(
             user.password_hash if user else None, password)
@@ -108,6 +112,7 @@ class SessionService:
                                      reason=f"{started.failures} failed sign-ins "
                                      f"({started.reason}); paused until "
                                      f"{format_us(started.until_us)}")
+            log.warning("failed sign-in for %s from %s", email, context.ip or "-")
             raise Unauthenticated(WRONG, [ErrorDetail("password", WRONG)])
         self.store.accounts.clear_account_failures(email)
         token = secrets.token_urlsafe(32)
@@ -120,6 +125,7 @@ class SessionService:
             changes["password_hash"] = self.passwords.hash(password)
         self.store.accounts.update_user(user.id, changes)
         self._audit_auth(user, context, "auth.login", "login", session_id=session.id)
+        log.info("signed in: %s from %s (session %s)", email, context.ip or "-", session.id)
         return token, self.principal_of(user, session)
 
     # -- who is calling ------------------------------------------------------

@@ -17,12 +17,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from hashlib import sha256
 from typing import Any
 
 import msgspec
 import orjson
 
-from trailbook.integrity.export_check import row_digest
+from trailbook.integrity.export_check import ROW_DIGEST_BYTES, row_digest
 from trailbook.service.export.options import WriterOptions, local_time
 
 COLUMNS: tuple[str, ...] = (
@@ -90,20 +91,20 @@ def row(event: dict[str, Any], options: WriterOptions | None = None) -> list[str
 # The fast way from a document's bytes to its cells: msgspec decodes only the fields
 # the columns need, and hands the JSON cells over as the document's own bytes (its
 # compact JSON, as ``_json`` writes them) instead of parsing and dumping them again.
-class _Actor(msgspec.Struct):
+class _Actor(msgspec.Struct, gc=False):
     id: str | None = None
     name: str | None = None
     email: str | None = None
     type: str | None = None
 
 
-class _Target(msgspec.Struct):
+class _Target(msgspec.Struct, gc=False):
     id: str | None = None
     name: str | None = None
     type: str | None = None
 
 
-class _Source(msgspec.Struct):
+class _Source(msgspec.Struct, gc=False):
     ip: str | None = None
     user_agent: str | None = None
     country: str | None = None
@@ -112,7 +113,7 @@ class _Source(msgspec.Struct):
 _NONE = msgspec.Raw(b"null")
 
 
-class _Event(msgspec.Struct):
+class _Event(msgspec.Struct, gc=False):
     id: str | None = None
     seq: int | None = None
     occurred_at: str | None = None
@@ -192,6 +193,85 @@ def csv_line(cells: list[str]) -> tuple[list[str], str]:
     return cells, '"' + joined.replace('"', '""').replace("\x1f", '","') + '"\r\n'
 
 
+# A page of rows at a time (what ``CsvWriter.write`` and the XLSX writer do). Each row's
+# cells are joined into one text, led by US, as soon as they are made (so that a page
+# keeps one string a row, not a list of cells for the garbage collector to walk), and
+# the page's rows, led by RS, are encoded once. Quoting, the guard's look-up and the
+# JSON the digests need are then a few replacements and searches over the page's
+# bytes instead of work for each cell; a page with a cell holding US or RS itself goes
+# row by row.
+US, RS = "\x1f", "\x1e"
+_WIDTH = len(COLUMNS)
+# bytes.translate tables for the page-wide look-ups: separators become 1 and the
+# characters that start a formula 2 (a guard is due where "1 2" follows, or the page
+# starts with 2); the other bytes 0. And the control characters that RFC 8785 escapes
+# (the separators aside) kept, every other byte dropped.
+_MARKS = bytes(1 if b in (0x1E, 0x1F) else 2 if bytes([b]).decode("latin-1") in FORMULA_STARTS
+               else 0 for b in range(256))
+_NOT_CONTROL = bytes(range(0x1E, 256))
+
+
+def page_bytes(rows: list[str]) -> bytes | None:
+    """The rows' texts (``page_rows``) as one UTF-8 text, each row after the first led
+    by RS; None if a cell holds US or RS itself (or a row is not ``COLUMNS`` wide)."""
+    text = RS.join(rows).encode()
+    if (text.count(b"\x1e") != len(rows) - 1
+            or text.count(b"\x1f") != (_WIDTH - 1) * len(rows)):
+        return None
+    return text
+
+
+def needs_guard(text: bytes) -> bool:
+    """Whether a cell of the page ``text`` starts like a formula."""
+    marks = text.translate(_MARKS)
+    return marks[:1] == b"\x02" or b"\x01\x02" in marks
+
+
+def page_digests(rows: list[str], text: bytes, out: bytearray) -> None:
+    """Append each row's ``row_digest`` to ``out``; ``text`` is ``page_bytes(rows)``
+    (not None). The RFC 8785 form of a row without control characters is its text
+    with \\ and \" escaped, each US made ``","`` and the whole put in ``["`` … ``"]``."""
+    forms = text.replace(b"\\", b"\\\\").replace(b'"', b'\\"').replace(
+        b"\x1f", b'","').split(b"\x1e")
+    if not text.translate(None, _NOT_CONTROL):
+        for form in forms:
+            out += sha256(b'["' + form + b'"]').digest()[:ROW_DIGEST_BYTES]
+        return
+    for row, form in zip(rows, forms, strict=True):
+        if form.translate(None, _NOT_CONTROL):
+            out += row_digest(row.split(US))
+        else:
+            out += sha256(b'["' + form + b'"]').digest()[:ROW_DIGEST_BYTES]
+
+
+def page_rows(docs: list[bytes], options: WriterOptions | None = None) -> list[str]:
+    """Each document's cells (``fast_values``) as a ``row_text``."""
+    return [US.join(fast_values(doc, options)) for doc in docs]
+
+
+def csv_page(docs: list[bytes], options: WriterOptions) -> bytes:
+    """The documents as CSV lines, as ``csv_line`` makes them; the digests of the cells
+    the lines hold appended to ``options.digests``."""
+    digests = options.digests
+    rows = page_rows(docs, options)
+    text = page_bytes(rows)
+    if text is None:  # a cell holds a separator: row by row
+        lines = []
+        for doc in docs:
+            cells, line = csv_line(fast_values(doc, options))
+            if digests is not None:
+                digests += row_digest(cells)
+            lines.append(line)
+        return "".join(lines).encode()
+    if needs_guard(text):
+        rows = [US.join(csv_line(row.split(US))[0]) for row in rows]
+        text = RS.join(rows).encode()
+    if digests is not None:
+        page_digests(rows, text, digests)
+    return (b'"' + text.replace(b'"', b'""').replace(b"\x1f", b'","').replace(
+        b"\x1e", b'"\r\n"') + b'"\r\n')
+
+
 class CsvWriter:
     def __init__(self, options: WriterOptions) -> None:
         self._options = options
@@ -200,15 +280,7 @@ class CsvWriter:
         return BOM + csv_line(list(COLUMNS))[1].encode()
 
     def write(self, docs: list[bytes]) -> bytes:
-        options = self._options
-        digests = options.digests
-        lines = []
-        for doc in docs:
-            cells, line = csv_line(fast_values(doc, options))
-            if digests is not None:
-                digests += row_digest(cells)
-            lines.append(line)
-        return "".join(lines).encode()
+        return csv_page(docs, self._options) if docs else b""
 
     def end(self) -> Iterator[bytes]:
         return iter(())

@@ -17,8 +17,7 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from trailbook.errors import ErrorDetail, IntegrityFailure, TrailbookError, ValidationFailed
-from trailbook.integrity.chain import GENESIS, link
-from trailbook.integrity.signing import Signer, checkpoint_payload, signature_valid
+from trailbook.integrity.signing import Signer
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.query.filters import EventFilter
 from trailbook.service.access.audit import CLI, RequestContext, SelfAudit, cli_actor
@@ -41,6 +40,7 @@ from trailbook.service.export.manifest import (
 )
 from trailbook.service.export.options import WriterOptions, zone_of
 from trailbook.service.export.xlsx import MAX_EVENTS, too_many
+from trailbook.service.relink import ChainBreak, relinked
 from trailbook.settings import Settings
 from trailbook.store.records import Checkpoint, StoredEvent, Tenant
 
@@ -48,6 +48,7 @@ log = logging.getLogger("trailbook.export")
 
 PAGE = MAX_PAGE  # events read from the store at a time
 COUNT_TIMEOUT_MS = 10_000  # counting an .xlsx export's rows before it starts
+MAX_COUNT = 100_000_000  # counted for a background job's progress
 
 
 @dataclass
@@ -116,12 +117,13 @@ class ExportService:
 
     def start(self, principal: Principal, flt: EventFilter, format_name: str, *,
               context: RequestContext, query: str | None = None, tz: str | None = None,
-              output: Path | None = None) -> Export:
+              output: Path | None = None, export_id: str | None = None) -> Export:
         """Check and audit an export, and read its first page (so a refusal or a failing
         search is an error answer, not a cut-off file). The events are those stored
         when it starts: what arrives while it runs is left out. The manifest goes
         beside ``output`` (the file the caller writes the export to) or, without it, to
-        the manifest folder, where ``manifest`` finds it."""
+        the manifest folder, where ``manifest`` finds it. A background job gives the
+        export its ``export_id`` (the job's) and its ``output`` (the job's file)."""
         principal.require("events.export")
         fmt = self.format_of(format_name)
         zone = zone_of(tz)
@@ -134,7 +136,15 @@ class ExportService:
             # result leaving the service is worth a record, and one export is one event.
             self.audit.access(principal, context, "export.run", "export", metadata=metadata)
 
-        return self._start(plan, audit, output)
+        return self._start(plan, audit, output, export_id)
+
+    def estimate(self, principal: Principal, flt: EventFilter, cap: int | None) -> int | None:
+        """How many events an export of ``flt`` by ``principal`` would hold (up to
+        ``cap``; None when not known in time)."""
+        scoped = self.reads.scoped(principal, flt)
+        if scoped is None:
+            return 0
+        return self.count(principal.tenant, scoped, MAX_COUNT if cap is None else cap)
 
     def start_local(self, tenant: Tenant, flt: EventFilter, format_name: str, *,
                     query: str | None = None, tz: str | None = None,
@@ -170,7 +180,7 @@ class ExportService:
         return self.manifests.find(principal.tenant.id, export_id)
 
     def _start(self, plan: _Plan, audit: Callable[[dict[str, object]], None],
-               output: Path | None) -> Export:
+               output: Path | None, export_id: str | None = None) -> Export:
         tenant, scoped, fmt = plan.tenant, plan.scoped, plan.fmt
         if fmt.name == "xlsx" and scoped is not None:
             counted = self.count(tenant, scoped, MAX_EVENTS + 1)
@@ -180,7 +190,7 @@ class ExportService:
         last_seq = head.seq if head else 0
         first = (SearchPage([], None) if scoped is None else
                  self.events.search(tenant, scoped, None, PAGE))
-        export_id = new_export_id()
+        export_id = export_id or new_export_id()
         metadata: dict[str, object] = {"filter": plan.asked.describe(), "format": fmt.name,
                                        "export_id": export_id}
         if plan.query:
@@ -202,8 +212,8 @@ class ExportService:
             header["columns"] = list(COLUMNS)
         progress = ExportProgress()
         chunks = self._chunks(plan, first, last_seq, header,
-                              output.name if output is not None else filename, target,
-                              progress)
+                              output.name if output is not None and export_id is None
+                              else filename, target, progress)
         return Export(export_id, fmt, filename, chunks, progress)
 
     def _chunks(self, plan: _Plan, page: SearchPage, last_seq: int, header: dict[str, Any],
@@ -297,37 +307,15 @@ class ExportService:
         signs no manifest for a chain that does not hold together."""
         at = {c.seq: c for c in checkpoints}
         for checkpoint in checkpoints:
-            payload = checkpoint_payload(tenant.name, checkpoint.seq, bytes(checkpoint.hash),
-                                         checkpoint.created_at, checkpoint.key_id,
-                                         checkpoint.tree_root)
-            public = self.signer.public_for(checkpoint.key_id)
-            if public is not None and not signature_valid(
-                    public, payload, bytes(checkpoint.signature)):
+            if self.signer.checkpoint_signed(tenant.name, checkpoint) is False:
                 raise _damaged(checkpoint.seq, "the checkpoint's signature does not verify")
-        if from_seq == 0:
-            previous = GENESIS
-            seq = 0
-        else:
-            links = self.events.store.chain_links(tenant.id, from_seq - 1, from_seq)
-            found = next(iter(links), None)
-            if found is None or found[0] != from_seq:
-                raise _damaged(from_seq, "missing from the store")
-            seq, previous = from_seq, bytes(found[2])
-        if seq in at and bytes(at[seq].hash) != previous:
-            raise _damaged(seq, "the chain differs from the signed checkpoint there")
-        yield previous
-        for row_seq, doc, stored in self.events.store.chain_links(tenant.id, seq, to_seq):
-            stored = bytes(stored)
-            if row_seq != seq + 1:
-                raise _damaged(seq + 1, "missing from the store")
-            if link(previous, bytes(doc)) != stored:
-                raise _damaged(row_seq, "its stored record does not match its hash")
-            seq, previous = row_seq, stored
-            if seq in at and bytes(at[seq].hash) != stored:
-                raise _damaged(seq, "the chain differs from the signed checkpoint there")
-            yield stored
-        if seq != to_seq:
-            raise _damaged(seq + 1, "missing from the store")
+        try:
+            for seq, stored in relinked(self.events.store, tenant.id, from_seq, to_seq):
+                if seq in at and bytes(at[seq].hash) != stored:
+                    raise _damaged(seq, "the chain differs from the signed checkpoint there")
+                yield stored
+        except ChainBreak as exc:
+            raise _damaged(exc.seq, exc.why) from None
 
 
 def _damaged(seq: int, why: str) -> IntegrityFailure:

@@ -3,7 +3,8 @@ connection in autocommit (one statement, one transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 
 import psycopg
@@ -31,6 +32,17 @@ class PostgresRunner:
                 cur = conn.execute(_placeholders(sql), tuple(params))
                 rows = cur.fetchall() if cur.description is not None else []
                 return rows, cur.rowcount
+        except psycopg.errors.UniqueViolation as exc:
+            raise DuplicateRow(str(exc)) from None
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransactionRunner]:
+        """Statements that commit together: one pooled connection in a transaction,
+        rolled back if the block raises. Raises ``DuplicateRow`` for a UNIQUE
+        violation."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                yield PostgresTransactionRunner(conn)
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateRow(str(exc)) from None
 

@@ -27,7 +27,9 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.alerts import AlertStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
@@ -46,6 +48,7 @@ from trailbook.store.records import (
 )
 from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
+from trailbook.store.task_runs import TaskRunStore
 
 log = logging.getLogger("trailbook.store.postgres")
 
@@ -104,6 +107,9 @@ class PostgresStore:
         self.annotations = AnnotationStore(runner)
         self.merkle = MerkleNodeStore(runner)
         self.saved_searches = SavedSearchStore(runner)
+        self.alerts = AlertStore(runner)
+        self.export_jobs = ExportJobStore(runner)
+        self.task_runs = TaskRunStore(runner)
 
     def close(self) -> None:
         self._pool.close()

@@ -4,8 +4,8 @@ connection, each write in its own transaction under the store's one-writer lock.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 
 from trailbook.store.accounts import DuplicateRow, Row
 
@@ -27,6 +27,20 @@ class SQLiteRunner:
                 return rows, cur.rowcount
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc):
+                raise DuplicateRow(str(exc)) from None
+            raise
+
+    @contextmanager
+    def transaction(self) -> Iterator[SQLiteTransactionRunner]:
+        """Statements that commit together: the writer's transaction, under the
+        one-writer lock, rolled back if the block raises. Only the runner given may be
+        used inside (``write`` on this runner would wait for the lock it holds).
+        Raises ``DuplicateRow`` for a UNIQUE violation."""
+        try:
+            with self._writer() as conn:
+                yield SQLiteTransactionRunner(conn)
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
                 raise DuplicateRow(str(exc)) from None
             raise
 

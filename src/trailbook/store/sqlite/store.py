@@ -26,7 +26,9 @@ from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
 from trailbook.store.accounts import AccountStore
+from trailbook.store.alerts import AlertStore
 from trailbook.store.annotations import AnnotationStore
+from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.records import (
@@ -43,6 +45,7 @@ from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.sqlite import facets, migrations
 from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
+from trailbook.store.task_runs import TaskRunStore
 
 PAGE_SIZE = 8192  # bytes; see _connect
 
@@ -105,6 +108,9 @@ class SQLiteStore:
         self.annotations = AnnotationStore(runner)
         self.merkle = MerkleNodeStore(runner)
         self.saved_searches = SavedSearchStore(runner)
+        self.alerts = AlertStore(runner)
+        self.export_jobs = ExportJobStore(runner)
+        self.task_runs = TaskRunStore(runner)
 
     # -- connections ---------------------------------------------------------
 
