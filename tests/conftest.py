@@ -176,6 +176,7 @@ def server_env() -> dict[str, str]:
 # of a trail must not meet one mid-run, so the served process gets periods of ten
 # years unless the test sets them through ``server_env``.
 QUIET_SCHEDULE = {"health_check_seconds": str(10 * 365 * 86_400),
+                  "task_retention_seconds": str(10 * 365 * 86_400),
                   "task_partitions_seconds": str(10 * 365 * 86_400)}
 
 # The owner `trailbook init` makes for the server's tenant.

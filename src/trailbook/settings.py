@@ -123,6 +123,17 @@ class Settings(BaseSettings):
     task_partitions_seconds: float = Field(default=6 * 3600.0, gt=0)
     task_housekeeping_seconds: float = Field(default=6 * 3600.0, gt=0)
 
+    # Retention (docs/retention.md): a run every task_retention_seconds purges what the
+    # tenants' policies let go, in purges of at most retention_batch_events events,
+    # each first archived (gzip NDJSON and a signed manifest) under
+    # retention_archive_dir/<tenant> (default: "archives" beside the signing key).
+    task_retention_seconds: float = Field(default=86_400.0, gt=0)
+    retention_batch_events: int = Field(default=50_000, ge=1, le=1_000_000)
+    retention_archive_dir: Path | None = None
+    # Runs of one tenant take turns through a lease, renewed as a run goes; a run that
+    # was killed holds it for at most this long.
+    retention_lease_seconds: float = Field(default=60.0, gt=0)
+
     # Trailbook's own server logs (docs/deployment.md): application.log, access.log,
     # ingest.log, notify.log, scheduler.log, database.log and auth.log in logs_dir
     # (default: "logs" beside the signing key), at log_level (ERROR, WARN, INFO, DEBUG or
@@ -190,6 +201,12 @@ class Settings(BaseSettings):
         if self.export_job_dir is not None:
             return self.export_job_dir
         return self.resolved_signing_key_path.parent / "export-jobs"
+
+    @property
+    def resolved_retention_archive_dir(self) -> Path:
+        if self.retention_archive_dir is not None:
+            return self.retention_archive_dir
+        return self.resolved_signing_key_path.parent / "archives"
 
     @property
     def resolved_logs_dir(self) -> Path:

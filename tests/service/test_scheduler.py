@@ -16,6 +16,7 @@ from tests.conftest import CHEAP_PASSWORDS
 
 from trailbook.model.event import convert_event
 from trailbook.query.filters import EventFilter
+from trailbook.service.access.audit import CLI
 from trailbook.service.app import Trailbook
 from trailbook.service.scheduler import Outcome, Scheduler, Task, server_scheduler
 from trailbook.settings import load_settings
@@ -25,7 +26,7 @@ PERIOD = 60.0
 PERIOD_US = int(PERIOD * 1_000_000)
 # A period start, and a moment inside that period.
 T0 = 1_800_000_000 * 1_000_000
-SHARED = ("partitions", "housekeeping", "health")
+SHARED = ("partitions", "housekeeping", "health", "retention")
 
 
 BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgres"])
@@ -35,7 +36,7 @@ def open_tb(data_dir: Path, database_url: str | None) -> Trailbook:
     return Trailbook.open(load_settings(
         data_dir=data_dir, database_url=database_url, health_check_seconds=PERIOD,
         task_partitions_seconds=PERIOD, task_housekeeping_seconds=PERIOD,
-        checkpoint_every_seconds=PERIOD, **CHEAP_PASSWORDS))
+        task_retention_seconds=PERIOD, checkpoint_every_seconds=PERIOD, **CHEAP_PASSWORDS))
 
 
 def system_events(tb: Trailbook, tenant: Tenant, action: str) -> list[dict[str, Any]]:
@@ -81,6 +82,7 @@ def test_two_processes_run_each_shared_task_once_per_period(
         two_processes: tuple[Trailbook, Trailbook]) -> None:
     first, second = two_processes
     tenants = [first.tenants.create("acme"), first.tenants.create("globex")]
+    first.retention_rules.set_policy(None, tenants[0], "*", 365, CLI)  # acme has a policy
     schedulers = [server_scheduler(first), server_scheduler(second)]
     periods = 3
     ran: list[list[str]] = [[], []]
@@ -117,6 +119,10 @@ def test_two_processes_run_each_shared_task_once_per_period(
         assert len(system_events(first, tenant, "system.partitions.run")) == periods
         # Routine housekeeping is not recorded one by one: the health check counts it.
         assert system_events(first, tenant, "system.housekeeping.run") == []
+    # A retention run per period for the tenant with a policy, none for the other.
+    runs = system_events(first, tenants[0], "system.retention.run")
+    assert len(runs) == periods and all(r["result"] == "success" for r in runs)
+    assert system_events(first, tenants[1], "system.retention.run") == []
     newest = system_events(first, tenants[0], "system.health.check")[0]
     assert newest["metadata"]["tasks"]["housekeeping"] == {"ok": 1}
 

@@ -32,6 +32,7 @@ PAGES: dict[str, set[str]] = {
     "/admin/integrity": {"owner", "admin", "auditor"},
     "/exports": {"owner", "admin", "auditor"},
     "/admin/alerts": {"owner", "admin"},
+    "/admin/retention": {"owner", "admin"},
     "/admin/logs": {"owner", "admin", "auditor"},
 }
 

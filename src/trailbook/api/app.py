@@ -20,6 +20,7 @@ from trailbook.api.annotations import router as annotations_router
 from trailbook.api.auth import csrf_guard
 from trailbook.api.errors import install_error_handlers
 from trailbook.api.render import JsonResponse
+from trailbook.api.retention import router as retention_router
 from trailbook.api.saved_searches import router as saved_searches_router
 from trailbook.api.server_logs import router as server_logs_router
 from trailbook.model.event import SERVER_FIELDS, EventIn
@@ -73,6 +74,7 @@ def create_app(tb: Trailbook, *, own_trailbook: bool = False) -> FastAPI:
     app.include_router(saved_searches_router)
     app.include_router(server_logs_router)
     app.include_router(alerts_router)
+    app.include_router(retention_router)
     app.include_router(health.router)
     install_pages(app)
 

@@ -316,6 +316,9 @@ def verify(
                     f"[bold green]OK[/] tenant {r.tenant}: {r.events_checked:,} events, chain "
                     f"whole; {r.checkpoints_checked} signed checkpoint(s) valid"
                     + (f", latest at seq {r.last_checkpoint_seq:,}" if r.last_checkpoint_seq
+                       else "")
+                    + (f"; {r.events_purged:,} event(s) removed by retention, under "
+                       f"{r.purges_checked} signed purge record(s)" if r.purges_checked
                        else ""))
             else:
                 err_console.print(

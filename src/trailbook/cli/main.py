@@ -7,7 +7,17 @@ from pathlib import Path
 import typer
 
 from trailbook import __version__
-from trailbook.cli import accounts, admin, alerts, copy, events, exports, saved, signing
+from trailbook.cli import (
+    accounts,
+    admin,
+    alerts,
+    copy,
+    events,
+    exports,
+    retention,
+    saved,
+    signing,
+)
 from trailbook.cli.common import CliState, console, database_url, handle_errors, state
 from trailbook.cli.server_logs import logs_app
 from trailbook.runtime import tune_for_throughput
@@ -102,6 +112,7 @@ app.add_typer(accounts.role_app, name="role")
 app.add_typer(saved.saved_app, name="saved")
 app.add_typer(signing.signing_app, name="signing-key")
 app.add_typer(alerts.alerts_app, name="alerts")
+app.add_typer(retention.retention_app, name="retention")
 app.add_typer(logs_app, name="logs")
 
 

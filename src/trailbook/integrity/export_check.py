@@ -24,6 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 import csv
+import gzip
 import re
 import zipfile
 from collections import Counter
@@ -298,12 +299,22 @@ def _json_row(doc: Any, masked: bool) -> _Row:
         return _Row(seq, None, None, None, f"it has no canonical form ({exc})")
 
 
-def _json_rows(path: Path, fmt: str, masked: bool, report: ExportReport) -> Iterator[_Row]:
+def _json_rows(path: Path, fmt: str, masked: bool, report: ExportReport,
+               compressed: bool = False) -> Iterator[_Row]:
     if fmt == "json":
         yield from _json_array(path, masked, report)
         return
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, 1):
+    # A retention archive is NDJSON in gzip; its manifest says so.
+    with (gzip.open(path, "rb") if compressed else path.open("rb")) as handle:
+        lines = enumerate(handle, 1)
+        while True:
+            try:
+                number, line = next(lines)
+            except StopIteration:
+                return
+            except (OSError, EOFError) as exc:  # gzip.BadGzipFile is an OSError
+                yield _Row(None, None, None, None, f"the gzip stream is damaged ({exc})")
+                return
             if not line.strip():
                 continue
             try:
@@ -408,7 +419,11 @@ def check_export(path: Path, doc: dict[str, Any],
     if fmt in TABULAR:
         rows = _tabular_rows(path, fmt, list(manifest.get("columns") or []), report)
     elif fmt in ("json", "ndjson"):
-        rows = _json_rows(path, fmt, masked, report)
+        compression = manifest.get("compression")
+        if compression not in (None, "gzip") or (compression and fmt != "ndjson"):
+            report.problem(f"unknown compression {compression!r} for {fmt}")
+            return report
+        rows = _json_rows(path, fmt, masked, report, compressed=compression == "gzip")
     else:
         report.problem(f"unknown export format {fmt!r}")
         return report

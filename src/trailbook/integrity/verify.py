@@ -17,8 +17,10 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from trailbook.integrity.chain import GENESIS, link
 from trailbook.integrity.merkle import Frontier, append_leaves, root_from_frontier
 from trailbook.integrity.merkle_store import leaf_of
+from trailbook.integrity.purge_seal import PurgeDigest, purge_payload
 from trailbook.integrity.signing import checkpoint_payload, signature_valid
 from trailbook.model.timefmt import parse_rfc3339
+from trailbook.store.purges import PurgedRow, PurgeRecord
 from trailbook.store.records import ChainHead, ChainRow, Checkpoint
 
 CHANGED = "changed"
@@ -48,6 +50,8 @@ class VerifyReport:
     last_seq: int = 0
     checkpoints_checked: int = 0
     last_checkpoint_seq: int | None = None
+    events_purged: int = 0  # removed by retention, standing in by their kept hashes
+    purges_checked: int = 0
     problems: list[Problem] = field(default_factory=list)
 
     @property
@@ -67,6 +71,8 @@ class VerifyReport:
             "last_seq": self.last_seq,
             "checkpoints_checked": self.checkpoints_checked,
             "last_checkpoint_seq": self.last_checkpoint_seq,
+            "events_purged": self.events_purged,
+            "purges_checked": self.purges_checked,
             "first_problem": first.as_dict() if first else None,
             "problems": [p.as_dict() for p in sorted(self.problems, key=lambda p: p.seq)],
         }
@@ -181,11 +187,18 @@ def verify_chain(
     checkpoints: list[Checkpoint],
     keys: dict[str, Ed25519PublicKey],
     head_after: Callable[[], ChainHead | None] | None = None,
+    purged: Iterable[PurgedRow] = (),
+    purges: Callable[[], list[PurgeRecord]] | None = None,
 ) -> VerifyReport:
     """Recompute the chain over ``rows`` and check it against ``head`` and the signed
     ``checkpoints``. A live trail grows while it is read: with ``head_after`` (the head
     read again once the rows are read), events past ``head`` are a problem only when
-    the head read afterwards does not reach them either."""
+    the head read afterwards does not reach them either.
+
+    ``purged`` (in seq order) are the events retention removed, each standing in the
+    chain by the hash and leaf kept of it; ``purges`` gives the signed records over
+    them (read once the rows are read, so a purge committed meanwhile is known), each
+    checked to cover exactly its removed events."""
     v = _Verifier(tenant, checkpoints, keys)
     report = v.report
     expected = 1
@@ -197,13 +210,56 @@ def verify_chain(
     rooted = {c.seq for c in checkpoints if c.tree_root is not None}
     frontier, pending = Frontier(), list[bytes]()
     root_at: dict[int, bytes] = {}
+    digests: dict[str, PurgeDigest] = {}
+    removed = iter(purged)
+    gone = next(removed, None)
+
+    def tree_and_marks(seq: int, leaf: bytes | None, doc: bytes) -> None:
+        """Fold the leaf in (``leaf``, or made from ``doc``), note the chain at marks."""
+        nonlocal frontier, pending
+        if rooted:
+            pending.append(leaf if leaf is not None else leaf_of(doc))
+            if seq in rooted or len(pending) >= 10_000:
+                frontier, _ = append_leaves(frontier, pending)
+                pending = []
+            if seq in rooted:
+                root_at[seq] = root_from_frontier(frontier)
+        if seq in v.checkpoints:
+            pure_at[seq] = pure
+
+    def gap_before(seq: int) -> None:
+        gap = f"seq {expected}" if seq == expected + 1 else f"seqs {expected}-{seq - 1}"
+        v.problem(expected, MISSING, f"{gap} missing from the chain")
+
+    def take_purged(until: int | None) -> None:
+        """Stand the removed events before ``until`` (all, for None) in the chain."""
+        nonlocal gone, expected, stored_prev, pure
+        while gone is not None and (until is None or gone.seq < until):
+            row, gone = gone, next(removed, None)
+            if row.seq < expected:
+                v.problem(row.seq, REORDERED, f"seq {row.seq} is listed as purged twice")
+                continue
+            if row.seq > expected:
+                gap_before(row.seq)
+            digests.setdefault(row.purge_id, PurgeDigest()).add(row.seq, row.hash, row.leaf)
+            stored_prev = pure = row.hash
+            tree_and_marks(row.seq, row.leaf, b"")
+            report.events_purged += 1
+            report.last_seq = row.seq
+            expected = row.seq + 1
+
     for row in rows:
+        take_purged(row.seq)
+        if gone is not None and gone.seq == row.seq:
+            v.problem(row.seq, CHANGED, f"seq {row.seq} was removed by a retention run, yet "
+                      "an event is stored there")
+            take_purged(row.seq + 1)
+            expected = row.seq
         if row.seq < expected:
             v.problem(row.seq, REORDERED, f"seq {row.seq} appears twice")
             continue
         if row.seq > expected:
-            gap = f"seq {expected}" if row.seq == expected + 1 else f"seqs {expected}-{row.seq - 1}"
-            v.problem(expected, MISSING, f"{gap} missing from the chain")
+            gap_before(row.seq)
             # The row after a gap cannot be linked; check the rest, carry on from its hash.
             v.check_row(row, None)
             stored_prev = bytes(row.hash)
@@ -212,18 +268,12 @@ def verify_chain(
             v.check_row(row, stored_prev)
             stored_prev = bytes(row.hash)
             pure = link(pure, row.doc)
-        if rooted:
-            pending.append(leaf_of(row.doc))
-            if row.seq in rooted or len(pending) >= 10_000:
-                frontier, _ = append_leaves(frontier, pending)
-                pending = []
-            if row.seq in rooted:
-                root_at[row.seq] = root_from_frontier(frontier)
-        if row.seq in v.checkpoints:
-            pure_at[row.seq] = pure
+        tree_and_marks(row.seq, None, row.doc)
         report.events_checked += 1
         report.last_seq = row.seq
         expected = row.seq + 1
+    take_purged(None)
+    _check_purges(v, purges() if purges is not None else [], digests)
     if head is None:
         if report.last_seq:
             v.problem(report.last_seq, CHANGED,
@@ -245,3 +295,35 @@ def verify_chain(
     for seq in sorted(v.checkpoints):
         v.check_checkpoint(v.checkpoints[seq], pure_at.get(seq), root_at.get(seq))
     return report
+
+
+def _check_purges(v: _Verifier, purges: list[PurgeRecord],
+                  digests: dict[str, PurgeDigest]) -> None:
+    """Each purge record is signed, and covers exactly the removed events filed under
+    it; no removed event is filed under a purge with no record."""
+    v.report.purges_checked = len(purges)
+    known = {p.id for p in purges}
+    for purge_id, found in digests.items():
+        if purge_id not in known:
+            v.problem(0, BAD_SIGNATURE, f"{found.count} event(s) are marked removed by "
+                      f"purge {purge_id}, which has no signed record")
+    for purge in purges:
+        where = purge.first_seq
+        public = v.keys.get(purge.key_id)
+        payload = purge_payload(v.tenant, purge.id, purge.created_at, purge.events,
+                                purge.first_seq, purge.last_seq, purge.start_seq,
+                                purge.start_hash, purge.digest, purge.archive_sha256,
+                                purge.manifest_sha256, purge.key_id)
+        if public is None:
+            v.problem(where, BAD_SIGNATURE,
+                      f"purge {purge.id} is signed by unknown key {purge.key_id}")
+            continue
+        if not signature_valid(public, payload, purge.signature):
+            v.problem(where, BAD_SIGNATURE,
+                      f"the signature of purge {purge.id} does not verify")
+            continue
+        mine = digests.get(purge.id)
+        if mine is None or mine.count != purge.events or mine.digest() != purge.digest:
+            v.problem(where, CHANGED, f"the events removed by purge {purge.id} differ from "
+                      "what its signed record covers (the hashes kept of them were altered, "
+                      "or events were removed outside retention)")

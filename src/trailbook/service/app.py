@@ -21,6 +21,8 @@ from trailbook.service.health import HealthService
 from trailbook.service.integrity import IntegrityService
 from trailbook.service.keys import ApiKeyService
 from trailbook.service.proofs import ProofService
+from trailbook.service.retention import RetentionRules
+from trailbook.service.retention.run import RetentionRunner
 from trailbook.service.saved_searches import SavedSearchService
 from trailbook.service.server_logs import ServerLogService
 from trailbook.service.tail import TailService
@@ -63,6 +65,9 @@ class Trailbook:
         self.saved_searches = SavedSearchService(store)
         self.server_logs = ServerLogService(settings, self.tenants, self.audit)
         self.alerts = AlertAdmin(store, self.audit, settings)
+        self.retention_rules = RetentionRules(store, self.audit)
+        self.retention = RetentionRunner(store, signer, settings, self.retention_rules,
+                                         self.checkpoints, self.audit)
         self.alert_evaluator = AlertEvaluator(store, settings)
         self.alert_delivery = AlertDelivery(store, self.audit, settings)
         self.alert_runner = AlertRunner(store, self.alert_evaluator, self.alert_delivery,

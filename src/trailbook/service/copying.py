@@ -55,6 +55,13 @@ def copy_trail(
     source verified), which must hold none of the same names. ``progress`` is called
     with the number of events just copied."""
     tenants = source.list_tenants()
+    purged = [t.name for t in tenants if source.purges.any(t.id)]
+    if purged:
+        # A copy re-seals each event in order; a chain with events retention removed
+        # would need its purge records and kept hashes carried over too.
+        raise Conflict("retention has purged events of these tenants, and 'trailbook copy' "
+                       "moves only whole chains (move the database itself instead: "
+                       "docs/deployment.md)", [ErrorDetail("tenant", n) for n in purged])
     # The source is verified whole first, so that a damaged trail leaves the target
     # untouched (instead of half copied up to the damage).
     for tenant in tenants:

@@ -62,7 +62,9 @@ def verify_store(store: Store, signer: Signer, tenant: Tenant) -> VerifyReport:
     head = store.chain_head(tenant.id)
     return verify_chain(tenant.name, store.iter_chain(tenant.id), head, checkpoints,
                         signer.verification_keys(),
-                        head_after=lambda: store.chain_head(tenant.id))
+                        head_after=lambda: store.chain_head(tenant.id),
+                        purged=store.purges.rows(tenant.id),
+                        purges=lambda: store.purges.records(tenant.id))
 
 
 class IntegrityService:

@@ -1,7 +1,7 @@
 """Scheduled tasks inside the server: one daemon thread per serving process runs each
 task once per period.
 
-A *shared* task (partitions, housekeeping, the health check) runs once per period
+A *shared* task (partitions, housekeeping, retention, the health check) runs once per period
 across every process serving the database: periods are aligned to the epoch, so all
 processes agree on the slot, and a process runs the task only after claiming the row
 (task, period start) in ``task_runs`` (an INSERT … ON CONFLICT DO NOTHING: one process
@@ -16,6 +16,8 @@ What is recorded, as ``system`` events (actor ``scheduler``) in each tenant's tr
 - ``system.health.check`` at every health check, with its findings (the server's and
   the tenant's own), the worst as its severity, and the shared tasks' runs since the
   previous check (the aggregate of the routine successes not recorded one by one);
+- ``system.retention.run`` for each tenant with a policy, by the retention run itself
+  (``service/retention/run.py``), with what it purged and held;
 - ``system.<task>.run`` when a task fails (severity ``critical``, result ``failure``;
   a per-process task only when its failures start, not at every period after) and for
   the successes of the tasks marked ``record_success`` (partitions, every 6 hours).
@@ -276,6 +278,15 @@ def server_tasks(tb: Trailbook, scheduler: Scheduler) -> list[Task]:
         pruned = tb.store.task_runs.prune(start - KEEP_RUNS_US)
         return Outcome({"task_runs_pruned": pruned})
 
+    def retention(_: int) -> Outcome:
+        # Each tenant's run records itself (system.retention.run), failures included.
+        reports = tb.retention.run_all()
+        failed = {name: str(r.error) for name, r in reports.items() if r.error is not None}
+        return Outcome({"tenants": len(reports),
+                        "purged": sum(r.purged for r in reports.values()),
+                        "held": sum(r.held for r in reports.values())},
+                       ok=not failed, failed=failed, recorded=True)
+
     def export_upkeep(_: int) -> Outcome:
         # This process's jobs kept alive, stopped ones failed, expired ones removed.
         tb.export_jobs.upkeep()
@@ -289,10 +300,7 @@ def server_tasks(tb: Trailbook, scheduler: Scheduler) -> list[Task]:
              record_success=True),
         Task("housekeeping", settings.task_housekeeping_seconds, housekeeping),
         Task(HEALTH, settings.health_check_seconds, scheduler.health),
-        # Retention runs (issue 10) join here when they are built, as a shared task
-        # with record_success=True, e.g.:
-        #   Task("retention", settings.task_retention_seconds, retention_run,
-        #        record_success=True)
+        Task("retention", settings.task_retention_seconds, retention),
     ]
 
 

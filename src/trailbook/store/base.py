@@ -18,6 +18,7 @@ from trailbook.store.alerts import AlertStore
 from trailbook.store.annotations import AnnotationStore
 from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
+from trailbook.store.purges import Link, PurgedRow, PurgeRecord, PurgeStore
 from trailbook.store.records import (
     Appended,
     ChainHead,
@@ -27,6 +28,7 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.task_runs import TaskRunStore
 
@@ -49,7 +51,10 @@ class Store(Protocol):
     export_jobs: ExportJobStore
     # Scheduled tasks' runs, each claimed once per period across processes.
     task_runs: TaskRunStore
+    # What retention removed: signed purge records, and each removed event's hashes.
+    purges: PurgeStore
     # Retention policies (how long each category is kept) and legal holds.
+    retention_rules: RetentionRuleStore
 
     def close(self) -> None: ...
 
@@ -87,8 +92,13 @@ class Store(Protocol):
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]: ...
     def chain_links(
         self, tenant_id: int, after_seq: int, until_seq: int
-    ) -> Iterator[tuple[int, bytes, bytes]]: ...
+    ) -> Iterator[Link]: ...
     def chain_head(self, tenant_id: int) -> ChainHead | None: ...
+    # retention: the one way events leave the store
+    def purge_scan(self, tenant_id: int, after_pos: int, before_pos: int, limit: int
+                   ) -> list[ChainRow]: ...
+    def purge(self, tenant: TenantInfo, record: PurgeRecord, removed: list[PurgedRow],
+              rows: list[ChainRow]) -> object: ...
     # events stored after ``after_seq`` in arrival (seq) order, at most ``limit``: the
     # live tail (an event's pos comes from the client's clock, its seq from arrival)
     def events_after_seq(self, tenant_id: int, after_seq: int, limit: int

@@ -38,7 +38,24 @@ class MerkleNodeStore:
         rows = self._run.read(
             "SELECT doc FROM events WHERE tenant_id = ? AND seq > ? AND seq <= ?"
             " ORDER BY seq", (tenant_id, start, end))
-        return [leaf_of(_bytes(r[0])) for r in rows]
+        if len(rows) == end - start:
+            return [leaf_of(_bytes(r[0])) for r in rows]
+        # Some were removed by retention, which kept their leaves: merge by seq.
+        kept = self._run.read(
+            "SELECT seq, doc FROM events WHERE tenant_id = ? AND seq > ? AND seq <= ?",
+            (tenant_id, start, end))
+        purged = self._run.read(
+            "SELECT seq, leaf FROM purged_events WHERE tenant_id = ? AND seq > ?"
+            " AND seq <= ?", (tenant_id, start, end))
+        by_seq = {int(r[0]): leaf_of(_bytes(r[1])) for r in kept}
+        by_seq.update((int(r[0]), bytes(r[1])) for r in purged)
+        out = []
+        for seq in range(start + 1, end + 1):
+            leaf = by_seq.get(seq)
+            if leaf is None:
+                break
+            out.append(leaf)
+        return out
 
     def nodes(self, tenant_id: int, positions: list[tuple[int, int]]
               ) -> dict[tuple[int, int], bytes]:

@@ -90,6 +90,8 @@ def nav_for(principal: Principal | None) -> list[tuple[str, str, str]]:
         links.append(("/admin/integrity", "Integrity", "integrity"))
     if principal.can("rules.manage"):
         links.append(("/admin/alerts", "Alerts", "alerts"))
+    if principal.can("retention.manage"):
+        links.append(("/admin/retention", "Retention", "retention"))
     if principal.can("logs.read"):
         links.append(("/admin/logs", "Server logs", "server-logs"))
     return links

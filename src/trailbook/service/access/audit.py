@@ -72,9 +72,10 @@ class SelfAudit:
         metadata: dict[str, Any] | None = None,
         session_id: str | None = None,
         description: str | None = None,
-    ) -> None:
-        """Append one event to ``tenant``'s trail (raises if it cannot be stored: an
-        action Trailbook cannot audit does not go ahead silently)."""
+    ) -> int:
+        """Append one event to ``tenant``'s trail, and return its seq (raises if it
+        cannot be stored: an action Trailbook cannot audit does not go ahead
+        silently)."""
         event: dict[str, Any] = {
             "category": category, "action": action, "action_type": action_type,
             "actor": actor, "result": result, "severity": severity,
@@ -92,7 +93,7 @@ class SelfAudit:
             event["session_id"] = session_id
         if description:
             event["description"] = description
-        self.events.ingest(tenant, [convert_event(event)], batch=False)
+        return self.events.ingest(tenant, [convert_event(event)], batch=False)[0].seq
 
     def admin(self, tenant: Tenant, by: Principal | None, context: RequestContext,
               action: str, action_type: str, target: dict[str, Any],

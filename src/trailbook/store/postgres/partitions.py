@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from trailbook.store.positions import POS_SHIFT
 
 MONTHS_AHEAD = 3
+PARTITION_LOCK = 0x7462706172740000  # pg_advisory_xact_lock key for partition DDL
 
 
 @dataclass(frozen=True, slots=True)

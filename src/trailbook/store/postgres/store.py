@@ -33,10 +33,12 @@ from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
+from trailbook.store.postgres import purge as purging
 from trailbook.store.postgres.fulltext import tsvector_text
-from trailbook.store.postgres.partitions import months_to_keep
+from trailbook.store.postgres.partitions import PARTITION_LOCK, months_to_keep
 from trailbook.store.postgres.runner import PostgresRunner, PostgresTransactionRunner
 from trailbook.store.postgres.search import compile_search
+from trailbook.store.purges import Link, PurgedRow, PurgeRecord, PurgeStore, links_with_purged
 from trailbook.store.records import (
     Appended,
     ChainHead,
@@ -46,13 +48,13 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.task_runs import TaskRunStore
 
 log = logging.getLogger("trailbook.store.postgres")
 
-PARTITION_LOCK = 0x7462706172740000  # pg_advisory_xact_lock key for partition DDL
 
 _EVENT_COLUMNS = (
     "tenant_id, pos, seq, id, category, action, idem_key, hash, doc, search, metadata, changes"
@@ -110,6 +112,8 @@ class PostgresStore:
         self.alerts = AlertStore(runner)
         self.export_jobs = ExportJobStore(runner)
         self.task_runs = TaskRunStore(runner)
+        self.purges = PurgeStore(runner)
+        self.retention_rules = RetentionRuleStore(runner)
 
     def close(self) -> None:
         self._pool.close()
@@ -332,9 +336,25 @@ class PostgresStore:
                                bytes(r[7]))
             after = rows[-1][0]
 
+    def purge_scan(self, tenant_id: int, after_pos: int, before_pos: int, limit: int
+                   ) -> list[ChainRow]:
+        with self._pool.connection() as conn:
+            return purging.scan(conn, tenant_id, after_pos, before_pos, limit)
+
+    def purge(self, tenant: TenantInfo, record: PurgeRecord, removed: list[PurgedRow],
+              rows: list[ChainRow]) -> list[str]:
+        """Remove ``rows`` for good and file the purge, in one transaction; the month
+        partitions dropped whole."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                return purging.purge(conn, tenant, record, removed, rows)
+        except pg_errors.UniqueViolation as exc:
+            raise Conflict("another retention run purged some of these events first",
+                           [ErrorDetail("purge", str(exc).splitlines()[0])]) from None
+
     def chain_links(
         self, tenant_id: int, after_seq: int, until_seq: int
-    ) -> Iterator[tuple[int, bytes, bytes]]:
+    ) -> Iterator[Link]:
         after = after_seq
         while after < until_seq:
             rows = self._all(
@@ -342,11 +362,14 @@ class PostgresStore:
                 " AND seq <= %s ORDER BY seq LIMIT %s",
                 (tenant_id, after, until_seq, PAGE),
             )
-            if not rows:
+            end = rows[-1][0] if len(rows) == PAGE else until_seq
+            links = links_with_purged(
+                self.purges, tenant_id,
+                [(seq, doc.encode(), bytes(hash_)) for seq, doc, hash_ in rows], after, end)
+            if not links:
                 return
-            for seq, doc, hash_ in rows:
-                yield seq, doc.encode(), bytes(hash_)
-            after = rows[-1][0]
+            yield from links
+            after = end
 
     def events_after_seq(self, tenant_id: int, after_seq: int, limit: int
                          ) -> list[StoredEvent]:

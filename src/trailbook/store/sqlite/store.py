@@ -31,6 +31,7 @@ from trailbook.store.annotations import AnnotationStore
 from trailbook.store.export_jobs import ExportJobStore
 from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
+from trailbook.store.purges import Link, PurgedRow, PurgeRecord, PurgeStore, links_with_purged
 from trailbook.store.records import (
     Appended,
     ChainHead,
@@ -40,9 +41,11 @@ from trailbook.store.records import (
     StoredEvent,
     Tenant,
 )
+from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
 from trailbook.store.sqlite import facets, migrations
+from trailbook.store.sqlite import purge as purging
 from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
 from trailbook.store.task_runs import TaskRunStore
@@ -111,6 +114,8 @@ class SQLiteStore:
         self.alerts = AlertStore(runner)
         self.export_jobs = ExportJobStore(runner)
         self.task_runs = TaskRunStore(runner)
+        self.purges = PurgeStore(runner)
+        self.retention_rules = RetentionRuleStore(runner)
 
     # -- connections ---------------------------------------------------------
 
@@ -324,6 +329,22 @@ class SQLiteStore:
         _insert_rows(conn, "events", _EVENT_COLUMNS, event_rows)
         _insert_rows(conn, "events_fts", _FTS_COLUMNS, fts_rows)
 
+    # -- events: retention ---------------------------------------------------
+
+    def purge_scan(self, tenant_id: int, after_pos: int, before_pos: int, limit: int
+                   ) -> list[ChainRow]:
+        return purging.scan(self._reader(), tenant_id, after_pos, before_pos, limit)
+
+    def purge(self, tenant: TenantInfo, record: PurgeRecord, removed: list[PurgedRow],
+              rows: list[ChainRow]) -> None:
+        """Remove ``rows`` for good and file the purge, in one transaction."""
+        try:
+            with self._write() as conn:
+                purging.purge(conn, tenant, record, removed, rows)
+        except sqlite3.IntegrityError as exc:
+            raise Conflict("another retention run purged some of these events first",
+                           [ErrorDetail("purge", str(exc))]) from None
+
     # -- events: read --------------------------------------------------------
 
     def get_event(self, tenant_id: int, event_id: bytes) -> StoredEvent | None:
@@ -384,9 +405,10 @@ class SQLiteStore:
 
     def chain_links(
         self, tenant_id: int, after_seq: int, until_seq: int
-    ) -> Iterator[tuple[int, bytes, bytes]]:
+    ) -> Iterator[Link]:
         """(seq, doc, hash) of the events after ``after_seq`` up to ``until_seq``, in
-        seq order: the least a re-link needs, read in large pages."""
+        seq order: the least a re-link needs, read in large pages. An event retention
+        removed comes as (seq, None, the hash kept of it)."""
         conn = self._reader()
         after = after_seq
         while after < until_seq:
@@ -395,11 +417,14 @@ class SQLiteStore:
                 " AND seq <= ? ORDER BY seq LIMIT 5000",
                 (tenant_id, after, until_seq),
             ).fetchall()
-            if not rows:
+            end = rows[-1][0] if len(rows) == 5000 else until_seq
+            links = links_with_purged(
+                self.purges, tenant_id,
+                [(seq, _bytes(doc), _bytes(hash_)) for seq, doc, hash_ in rows], after, end)
+            if not links:
                 return
-            for seq, doc, hash_ in rows:
-                yield seq, _bytes(doc), _bytes(hash_)
-            after = rows[-1][0]
+            yield from links
+            after = end
 
     def events_after_seq(self, tenant_id: int, after_seq: int, limit: int
                          ) -> list[StoredEvent]:

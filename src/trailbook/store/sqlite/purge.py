@@ -1,0 +1,63 @@
+"""Retention's removal of events from the SQLite store: the one path that deletes
+events. The triggers that refuse deletion are dropped and put back inside the same
+transaction, so no other writer ever sees the table unguarded, and a failure (or a
+kill) anywhere leaves everything as it was."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from trailbook.model.normalize import TenantInfo, restore_prepared
+from trailbook.store.purges import PurgedRow, PurgeRecord, write_purge
+from trailbook.store.records import ChainRow
+from trailbook.store.sqlite.runner import SQLiteTransactionRunner
+
+GUARDS = ("events_append_only_delete", "annotations_append_only_delete")
+SCAN_COLUMNS = "seq, pos, id, category, action, idem_key, doc, hash"
+
+
+def scan(conn: sqlite3.Connection, tenant_id: int, after_pos: int, before_pos: int,
+         limit: int) -> list[ChainRow]:
+    """The tenant's events with ``after_pos`` < pos < ``before_pos``, oldest first."""
+    rows = conn.execute(
+        f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = ? AND pos > ? AND pos < ?"
+        " ORDER BY pos LIMIT ?", (tenant_id, after_pos, before_pos, limit)).fetchall()
+    return [ChainRow(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], _bytes(r[6]), bytes(r[7]))
+            for r in rows]
+
+
+def _bytes(value: object) -> bytes:
+    return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
+
+
+def purge(conn: sqlite3.Connection, tenant: TenantInfo, record: PurgeRecord,
+          removed: list[PurgedRow], rows: list[ChainRow]) -> None:
+    """Inside the writer's transaction: delete ``rows`` (events of ``tenant``), their
+    full-text entries and annotations, and file ``record`` with ``removed``."""
+    guards = conn.execute(
+        "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (?, ?)",
+        GUARDS).fetchall()
+    for name, _ in guards:
+        conn.execute(f"DROP TRIGGER {name}")
+    # The full-text index keeps no copy of the text, so an entry is removed by giving
+    # back the very terms it was made from, made again from the stored record.
+    entries = []
+    for row in rows:
+        terms = restore_prepared(row.doc, row.seq, tenant, None).terms
+        entries.append((row.pos, terms.body, terms.actor, terms.target, terms.keys))
+    conn.executemany(
+        "INSERT INTO events_fts (events_fts, rowid, body, actor, target, keys)"
+        " VALUES ('delete', ?, ?, ?, ?, ?)", entries)
+    positions = [(tenant.id, row.pos) for row in rows]
+    conn.executemany("DELETE FROM annotations WHERE tenant_id = ? AND event_pos = ?",
+                     positions)
+    deleted = 0
+    for params in positions:
+        deleted += conn.execute("DELETE FROM events WHERE tenant_id = ? AND pos = ?",
+                                params).rowcount
+    if deleted != len(rows):
+        raise sqlite3.IntegrityError(
+            f"{len(rows) - deleted} event(s) to purge were no longer stored")
+    write_purge(SQLiteTransactionRunner(conn), record, removed)
+    for _, sql in guards:
+        conn.execute(sql)
