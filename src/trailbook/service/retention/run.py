@@ -166,7 +166,11 @@ class RetentionRunner:
         reports = {}
         for tenant in self.store.list_tenants():
             if self.rules.policies_of(tenant) or self.store.purges.unrecorded(tenant.id):
-                reports[tenant.name] = self.run(tenant, now=now)
+                try:
+                    reports[tenant.name] = self.run(tenant, now=now)
+                except Conflict as busy:  # a run staff started is under way: it will do
+                    log.info("retention of tenant %s skipped: %s", tenant.name,
+                             busy.one_line())
         return reports
 
     # -- a run ----------------------------------------------------------------------
@@ -232,38 +236,39 @@ class RetentionRunner:
     def _run(self, tenant: Tenant, now: int, report: RunReport) -> None:
         policies = self.rules.policies_of(tenant)
         report.policies = {p.category: p.keep_days for p in policies}
-        days = [p.keep_days for p in policies if p.keep_days is not None]
-        if not days:
+        if all(p.keep_days is None for p in policies):
             return
         holds = self.rules.active_holds(tenant)
         newest = self.store.latest_checkpoint(tenant.id)
         covered = newest.seq if newest is not None else 0
         pick = _Selection(policies, holds, now)
-        before = (now - min(days) * DAY_US) << POS_SHIFT  # the latest cut-off of all
         batch: list[ChainRow] = []
-        after = -1
-        while True:
-            rows = self.store.purge_scan(tenant.id, after, before, _SCAN)
-            if not rows:
-                break
-            self._keep_lease(tenant)
-            for row in rows:
-                after = row.pos
-                cutoff = pick.cutoff(row.category)
-                if cutoff is None or row.pos >= cutoff:
-                    continue
-                if row.seq > covered:
-                    report.awaiting_checkpoint += 1
-                    continue
-                hold = pick.hold_of(row)
-                if hold is not None:
-                    report.held += 1
-                    report.held_by[hold.name] += 1
-                    continue
-                batch.append(row)
-                if len(batch) >= self.settings.retention_batch_events:
-                    self._purge(tenant, batch, report)
-                    batch = []
+        # One category at a time, each up to its own cut-off: a run reads the events
+        # past their policy (and the held ones), never the history its policies keep.
+        for category in sorted(tenant_info(tenant).categories):
+            cutoff = pick.cutoff(category)
+            if cutoff is None:
+                continue
+            after = -1
+            while True:
+                rows = self.store.purge_scan(tenant.id, category, after, cutoff, _SCAN)
+                if not rows:
+                    break
+                self._keep_lease(tenant)
+                for row in rows:
+                    after = row.pos
+                    if row.seq > covered:
+                        report.awaiting_checkpoint += 1
+                        continue
+                    hold = pick.hold_of(row)
+                    if hold is not None:
+                        report.held += 1
+                        report.held_by[hold.name] += 1
+                        continue
+                    batch.append(row)
+                    if len(batch) >= self.settings.retention_batch_events:
+                        self._purge(tenant, batch, report)
+                        batch = []
         if batch:
             self._purge(tenant, batch, report)
 

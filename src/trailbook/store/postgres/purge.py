@@ -21,13 +21,14 @@ from trailbook.store.records import ChainRow
 SCAN_COLUMNS = "seq, pos, id, category, action, idem_key, doc, hash"
 
 
-def scan(conn: psycopg.Connection, tenant_id: int, after_pos: int, before_pos: int,
-         limit: int) -> list[ChainRow]:
-    """The tenant's events with ``after_pos`` < pos < ``before_pos``, oldest first."""
+def scan(conn: psycopg.Connection, tenant_id: int, category: str, after_pos: int,
+         before_pos: int, limit: int) -> list[ChainRow]:
+    """The tenant's events of ``category`` with ``after_pos`` < pos < ``before_pos``,
+    oldest first (the months past ``before_pos`` are pruned)."""
     rows = conn.execute(
-        f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = %s AND pos > %s"
-        " AND pos < %s ORDER BY pos LIMIT %s",
-        (tenant_id, after_pos, before_pos, limit)).fetchall()
+        f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = %s AND category = %s"
+        " AND pos > %s AND pos < %s ORDER BY pos LIMIT %s",
+        (tenant_id, category, after_pos, before_pos, limit)).fetchall()
     return [ChainRow(int(r[0]), int(r[1]), r[2].bytes, r[3], r[4], r[5], r[6].encode(),
                      bytes(r[7])) for r in rows]
 

@@ -336,10 +336,10 @@ class PostgresStore:
                                bytes(r[7]))
             after = rows[-1][0]
 
-    def purge_scan(self, tenant_id: int, after_pos: int, before_pos: int, limit: int
-                   ) -> list[ChainRow]:
+    def purge_scan(self, tenant_id: int, category: str, after_pos: int, before_pos: int,
+                   limit: int) -> list[ChainRow]:
         with self._pool.connection() as conn:
-            return purging.scan(conn, tenant_id, after_pos, before_pos, limit)
+            return purging.scan(conn, tenant_id, category, after_pos, before_pos, limit)
 
     def purge(self, tenant: TenantInfo, record: PurgeRecord, removed: list[PurgedRow],
               rows: list[ChainRow]) -> list[str]:

@@ -16,12 +16,14 @@ GUARDS = ("events_append_only_delete", "annotations_append_only_delete")
 SCAN_COLUMNS = "seq, pos, id, category, action, idem_key, doc, hash"
 
 
-def scan(conn: sqlite3.Connection, tenant_id: int, after_pos: int, before_pos: int,
-         limit: int) -> list[ChainRow]:
-    """The tenant's events with ``after_pos`` < pos < ``before_pos``, oldest first."""
+def scan(conn: sqlite3.Connection, tenant_id: int, category: str, after_pos: int,
+         before_pos: int, limit: int) -> list[ChainRow]:
+    """The tenant's events of ``category`` with ``after_pos`` < pos < ``before_pos``,
+    oldest first (a range of the (tenant_id, category) index, whose rows end in pos)."""
     rows = conn.execute(
-        f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = ? AND pos > ? AND pos < ?"
-        " ORDER BY pos LIMIT ?", (tenant_id, after_pos, before_pos, limit)).fetchall()
+        f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = ? AND category = ?"
+        " AND pos > ? AND pos < ? ORDER BY pos LIMIT ?",
+        (tenant_id, category, after_pos, before_pos, limit)).fetchall()
     return [ChainRow(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], _bytes(r[6]), bytes(r[7]))
             for r in rows]
 

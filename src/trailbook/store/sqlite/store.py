@@ -331,9 +331,10 @@ class SQLiteStore:
 
     # -- events: retention ---------------------------------------------------
 
-    def purge_scan(self, tenant_id: int, after_pos: int, before_pos: int, limit: int
-                   ) -> list[ChainRow]:
-        return purging.scan(self._reader(), tenant_id, after_pos, before_pos, limit)
+    def purge_scan(self, tenant_id: int, category: str, after_pos: int, before_pos: int,
+                   limit: int) -> list[ChainRow]:
+        return purging.scan(self._reader(), tenant_id, category, after_pos, before_pos,
+                            limit)
 
     def purge(self, tenant: TenantInfo, record: PurgeRecord, removed: list[PurgedRow],
               rows: list[ChainRow]) -> None:
