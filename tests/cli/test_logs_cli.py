@@ -5,25 +5,14 @@ admin category with the CLI as actor)."""
 from __future__ import annotations
 
 import gzip
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 
+from cli.cli_runner import run
 from trailbook.query.filters import EventFilter
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
-
-
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data_dir), "COLUMNS": "250",
-           "TRAILBOOK_PASSWORD_HASH_TIME_COST": "1", "TRAILBOOK_PASSWORD_HASH_MEMORY_KIB": "64"}
-    env.pop("TRAILBOOK_DATABASE_URL", None)
-    env.pop("TRAILBOOK_LOGS_DIR", None)
-    return subprocess.run([sys.executable, "-m", "trailbook", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
 
 
 def test_logs_commands(tmp_path: Path) -> None:

@@ -5,34 +5,12 @@ a reason; the one-line refusals of bad input; every change audited in `admin`.""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-CHEAP = {"TRAILBOOK_PASSWORD_HASH_TIME_COST": "1", "TRAILBOOK_PASSWORD_HASH_MEMORY_KIB": "64"}
-
-
-def run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "TRAILBOOK_DATA_DIR": str(data_dir), **CHEAP, "COLUMNS": "250"}
-    env.pop("TRAILBOOK_DATABASE_URL", None)
-    return subprocess.run([sys.executable, "-m", "trailbook", *args], env=env,
-                          capture_output=True, text=True, timeout=120)
-
-
-def ok(data_dir: Path, *args: str) -> str:
-    result = run(data_dir, *args)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def refused(data_dir: Path, *args: str) -> str:
-    result = run(data_dir, *args)
-    assert result.returncode == 1, (result.stdout, result.stderr)
-    return result.stderr.strip()
+from cli.cli_runner import ok, refused, run
 
 
 @pytest.fixture

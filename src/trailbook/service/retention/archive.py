@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gzip
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from hashlib import sha256
 from pathlib import Path
@@ -46,13 +46,12 @@ def archive_name(tenant: Tenant, purge_id: str, created_us: int) -> str:
     return f"{tenant.name}-{stamp}Z-{purge_id}{ARCHIVE_SUFFIX}"
 
 
-def purge_id_of(name: str) -> str | None:
-    """The purge id in an archive's (or its manifest's) file name."""
+def archive_of(name: str) -> str | None:
+    """The archive a file of the archive folder belongs to (the archive itself, its
+    manifest, or either while written), by name; None for any other file."""
     base = name.removesuffix(PARTIAL).removesuffix(SUFFIX)
-    if not base.endswith(ARCHIVE_SUFFIX):
-        return None
-    stem = base[:-len(ARCHIVE_SUFFIX)]
-    return stem.rsplit("-", 1)[-1] if "-" in stem else None
+    stem = base.removesuffix(ARCHIVE_SUFFIX)
+    return base if stem != base and "-" in stem else None
 
 
 def tenant_folder(root: Path, tenant: Tenant) -> Path:
@@ -71,7 +70,7 @@ def _sync_dir(folder: Path) -> None:
         os.close(fd)
 
 
-def _write_synced(path: Path, make: Any) -> None:
+def _write_synced(path: Path, make: Callable[[IO[bytes]], object]) -> None:
     partial = path.with_name(path.name + PARTIAL)
     fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as out:

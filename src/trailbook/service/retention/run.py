@@ -44,7 +44,7 @@ from trailbook.service.access.audit import RequestContext, SelfAudit, actor_of
 from trailbook.service.access.principal import Principal
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.retention.archive import (
-    purge_id_of,
+    archive_of,
     remove_archive,
     tenant_folder,
     write_archive,
@@ -225,11 +225,8 @@ class RetentionRunner:
             return
         named = {p.archive for p in self.store.purges.records(tenant.id)}
         for entry in sorted(folder.iterdir()):
-            purge_id = purge_id_of(entry.name)
-            if purge_id is None:
-                continue
-            base = entry.name.split(".ndjson.gz")[0] + ".ndjson.gz"
-            if base not in named and entry.exists():
+            base = archive_of(entry.name)
+            if base is not None and base not in named and entry.exists():
                 remove_archive(folder / base)
                 report.archives_removed.append(base)
 
