@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     export_manifest_dir: Path | None = None
     export_manifest_ttl_seconds: float = Field(default=3600.0, gt=0)
     export_manifest_max_chain: int = Field(default=2_000_000, ge=1)
+    # Worker processes that format the rows of large CSV and XLSX exports beside the
+    # thread that reads them (0: the exporting thread formats every row itself).
+    export_page_workers: int = Field(default=1, ge=0, le=8)
     # An export matching more than export_background_rows events (or whose count is not
     # known within a few seconds) runs as a background job: the server writes the file
     # to export_job_dir (default: beside the signing key) while the caller follows its

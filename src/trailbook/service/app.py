@@ -118,6 +118,7 @@ class Trailbook:
         self._closed = True
         try:
             self.export_jobs.close()
+            self.exports.close()
             if not self.read_only:
                 self.alert_runner.release()
                 self.checkpoints.checkpoint_pending()

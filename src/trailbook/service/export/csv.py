@@ -24,7 +24,7 @@ import msgspec
 import orjson
 
 from trailbook.integrity.export_check import ROW_DIGEST_BYTES, row_digest
-from trailbook.service.export.options import WriterOptions, local_time
+from trailbook.service.export.options import WriterOptions, local_time, zone_named
 
 COLUMNS: tuple[str, ...] = (
     "id", "seq", "occurred_at", "received_at", "category", "action", "action_type",
@@ -272,6 +272,29 @@ def csv_page(docs: list[bytes], options: WriterOptions) -> bytes:
         b"\x1e", b'"\r\n"') + b'"\r\n')
 
 
+def with_hash(doc: bytes, chain_hash: bytes) -> bytes:
+    """A stored document with its ``hash`` as the API answers it (spliced in, not
+    parsed and dumped again)."""
+    return doc[:-1] + b',"hash":"' + chain_hash.hex().encode() + b'"}'
+
+
+def with_hashes(docs: list[bytes], hashes: list[bytes] | None) -> list[bytes]:
+    """``with_hash`` of each document (``hashes`` None: the documents are whole)."""
+    if hashes is None:
+        return docs
+    return [with_hash(doc, h) for doc, h in zip(docs, hashes, strict=True)]
+
+
+def csv_made(docs: list[bytes], hashes: list[bytes] | None, zone: str | None, written: int,
+             digests: bool) -> tuple[bytes, bytes]:
+    """``csv_page`` from plain values, as a worker process runs it: the lines, and their
+    rows' digests (empty without ``digests``). ``hashes``: see ``with_hashes``;
+    ``written`` (the rows before these) is not needed by CSV."""
+    out = bytearray() if digests else None
+    options = WriterOptions(zone_named(zone), out)
+    return csv_page(with_hashes(docs, hashes), options), bytes(out or b"")
+
+
 class CsvWriter:
     def __init__(self, options: WriterOptions) -> None:
         self._options = options
@@ -281,6 +304,10 @@ class CsvWriter:
 
     def write(self, docs: list[bytes]) -> bytes:
         return csv_page(docs, self._options) if docs else b""
+
+    def write_made(self, made: bytes, rows: int) -> bytes:
+        """Take the lines of the next ``rows`` rows, made by ``csv_made``."""
+        return made
 
     def end(self) -> Iterator[bytes]:
         return iter(())

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
-from trailbook.service.export.csv import CsvWriter
+from trailbook.service.export.csv import CsvWriter, csv_made
 from trailbook.service.export.jsonl import JsonWriter, NdjsonWriter
 from trailbook.service.export.options import WriterOptions
-from trailbook.service.export.xlsx import XlsxWriter
+from trailbook.service.export.page_pool import PageMaker
+from trailbook.service.export.xlsx import XlsxWriter, xlsx_page
 
 
 class ExportWriter(Protocol):
@@ -27,6 +28,13 @@ class ExportWriter(Protocol):
     def close(self) -> None: ...
 
 
+@runtime_checkable
+class MadePageWriter(ExportWriter, Protocol):
+    """A writer that also takes pages its format's page maker made elsewhere."""
+
+    def write_made(self, made: bytes, rows: int) -> bytes: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ExportFormat:
     name: str  # as the audit record and the URL name it
@@ -38,13 +46,17 @@ class ExportFormat:
     tabular: bool
     # Its cells show times in the chosen time zone (the JSON formats keep UTC).
     zoned: bool
+    # Formats a page apart from the writer, in a worker process (``page_pool.py``):
+    # for formats whose rows cost much more to make than to read.
+    page_maker: PageMaker | None = None
 
 
 FORMATS: dict[str, ExportFormat] = {
-    "csv": ExportFormat("csv", "csv", "text/csv; charset=utf-8", CsvWriter, True, True),
+    "csv": ExportFormat("csv", "csv", "text/csv; charset=utf-8", CsvWriter, True, True,
+                        csv_made),
     "xlsx": ExportFormat(
         "xlsx", "xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        XlsxWriter, True, True),
+        XlsxWriter, True, True, xlsx_page),
     "json": ExportFormat("json", "json", "application/json", JsonWriter, False, False),
     "ndjson": ExportFormat("ndjson", "ndjson", "application/x-ndjson", NdjsonWriter, False,
                            False),

@@ -63,13 +63,9 @@ class RowLog:
         if not seqs:
             return
         lead = b"," if self.count else b""
-        self._seqs.write(lead + b",".join(b"%d" % s for s in seqs))
+        self._seqs.write(lead + ",".join(map(str, seqs)).encode())
         if self._digests is not None:
-            width = len(digests) // len(seqs)
-            hexed = digests.hex()
-            step = width * 2
-            self._digests.write(lead + b",".join(
-                b'"' + hexed[i:i + step].encode() + b'"' for i in range(0, len(hexed), step)))
+            self._digests.write(lead + _hex_strings(digests, len(digests) // len(seqs)))
         low, high = min(seqs), max(seqs)
         self.min_seq = low if self.min_seq is None else min(self.min_seq, low)
         self.max_seq = high if self.max_seq is None else max(self.max_seq, high)
@@ -123,14 +119,21 @@ def _hashes_json(hashes: Iterable[bytes]) -> Iterator[bytes]:
     batch: list[bytes] = []
     first = True
     for value in hashes:
-        batch.append(b'"' + value.hex().encode() + b'"')
+        batch.append(value)
         if len(batch) == _HASHES_PER_WRITE:
-            yield (b"" if first else b",") + b",".join(batch)
+            yield (b"" if first else b",") + _hex_strings(b"".join(batch), len(value))
             first = False
             batch = []
     if batch:
-        yield (b"" if first else b",") + b",".join(batch)
+        yield (b"" if first else b",") + _hex_strings(b"".join(batch), len(batch[0]))
     yield b"]"
+
+
+def _hex_strings(data: bytes | bytearray, width: int) -> bytes:
+    """``data``, pieces of ``width`` bytes, as JSON strings of lowercase hex joined by
+    commas: ``"00ff…","…"`` (one pass in C: ``hex`` puts a separator between pieces)."""
+    return b'"' + data.hex("|", width).encode().replace(b"|", b'","') + b'"'
+
 
 
 def write_manifest(out: IO[bytes], header: dict[str, Any], rows: RowLog,

@@ -34,6 +34,12 @@ def zone_of(name: str | None) -> ZoneInfo | None:
             "America/New_York, UTC)")]) from None
 
 
+def zone_named(name: str | None) -> ZoneInfo | None:
+    """The time zone a writer was given, from its name (``zone.key``), as a worker
+    process that formats pages is handed it (None: times as stored)."""
+    return None if name is None else _zone(name)
+
+
 @lru_cache(maxsize=64)
 def _zone(name: str) -> ZoneInfo:
     return ZoneInfo(name)

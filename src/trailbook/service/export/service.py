@@ -26,8 +26,14 @@ from trailbook.service.access.principal import Principal
 from trailbook.service.access.reading import MAX_AUDITED_QUERY, ReadService
 from trailbook.service.checkpoints import CheckpointService
 from trailbook.service.events import MAX_PAGE, EventService, SearchPage
-from trailbook.service.export.csv import COLUMNS
-from trailbook.service.export.formats import FORMATS, ExportFormat, ExportWriter
+from trailbook.service.export.chain_follow import ChainFollower
+from trailbook.service.export.csv import COLUMNS, with_hash
+from trailbook.service.export.formats import (
+    FORMATS,
+    ExportFormat,
+    ExportWriter,
+    MadePageWriter,
+)
 from trailbook.service.export.manifest import (
     ChainSpan,
     ManifestStore,
@@ -39,8 +45,9 @@ from trailbook.service.export.manifest import (
     write_manifest,
 )
 from trailbook.service.export.options import WriterOptions, zone_of
+from trailbook.service.export.page_pool import MadePage, MadePages, PagePool
 from trailbook.service.export.xlsx import MAX_EVENTS, too_many
-from trailbook.service.relink import ChainBreak, relinked
+from trailbook.service.relink import ChainBreak
 from trailbook.settings import Settings
 from trailbook.store.records import Checkpoint, StoredEvent, Tenant
 
@@ -49,6 +56,9 @@ log = logging.getLogger("trailbook.export")
 PAGE = MAX_PAGE  # events read from the store at a time
 COUNT_TIMEOUT_MS = 10_000  # counting an .xlsx export's rows before it starts
 MAX_COUNT = 100_000_000  # counted for a background job's progress
+# Pages a format with a page maker writes alone before a worker process helps: a small
+# export does not wait for one to start.
+POOL_AFTER_PAGES = 8
 
 
 @dataclass
@@ -90,8 +100,7 @@ class _Plan:
 def document(event: StoredEvent, masked: bool) -> bytes:
     """The event as the API answers it: the stored document plus its hash (spliced, not
     parsed and dumped again), or masked."""
-    doc = bytes(event.doc)
-    whole = doc[:-1] + b',"hash":"' + bytes(event.hash).hex().encode() + b'"}'
+    whole = with_hash(bytes(event.doc), bytes(event.hash))
     return orjson.dumps(mask_event(orjson.loads(whole))) if masked else whole
 
 
@@ -106,6 +115,11 @@ class ExportService:
         self.manifests = ManifestStore(settings.resolved_export_manifest_dir,
                                        settings.export_manifest_ttl_seconds)
         self.max_chain = settings.export_manifest_max_chain
+        self.pages = PagePool(settings.export_page_workers)
+
+    def close(self) -> None:
+        """Stop the worker process that formats pages, if one was started."""
+        self.pages.close()
 
     @staticmethod
     def format_of(name: str) -> ExportFormat:
@@ -223,44 +237,78 @@ class ExportService:
         # Rows that are cells, or masked documents, cannot be re-linked to their chain
         # hash: the manifest keeps a digest of each.
         digests = bytearray() if plan.fmt.tabular or masked else None
-        options = WriterOptions(plan.zone if plan.fmt.zoned else None, digests)
-        writer: ExportWriter = plan.fmt.writer(options)
+        zone = plan.zone if plan.fmt.zoned else None
+        writer: ExportWriter = plan.fmt.writer(WriterOptions(zone, digests))
+        maker = plan.fmt.page_maker
+        made = (MadePages(maker, zone.key if zone is not None else None, digests is not None)
+                if maker is not None and isinstance(writer, MadePageWriter) else None)
         rows = RowLog(digests=digests is not None)
+        follower = ChainFollower(self.events.store, tenant.id, self.max_chain)
         file_digest = sha256()
         finished = False
+        pages = 0
         try:
             def out(chunk: bytes) -> bytes:
                 file_digest.update(chunk)
                 progress.bytes += len(chunk)
                 return chunk
 
+            def taken(made_page: MadePage) -> bytes:
+                assert isinstance(writer, MadePageWriter)
+                chunk = writer.write_made(made_page.made, len(made_page.seqs))
+                rows.add(made_page.seqs, made_page.digests)
+                progress.rows += len(made_page.seqs)
+                return out(chunk) if chunk else b""
+
             if chunk := writer.begin():
                 yield out(chunk)
             while flt is not None:
                 events = [e for e in page.events if e.seq <= last_seq]
                 if events:
-                    chunk = writer.write([document(e, masked) for e in events])
-                    rows.add([e.seq for e in events], digests or b"")
-                    if digests is not None:
-                        digests.clear()
-                    progress.rows += len(events)
-                    if chunk:
-                        yield out(chunk)
+                    seqs = [e.seq for e in events]
+                    if made is not None:
+                        pages += 1
+                        if pages == POOL_AFTER_PAGES:  # a large export: a worker helps
+                            made.use(self.pages)
+                        # the hashes are spliced in by whoever makes the page
+                        docs, hashes = (([document(e, masked) for e in events], None)
+                                        if masked else ([bytes(e.doc) for e in events],
+                                                        [bytes(e.hash) for e in events]))
+                        for made_page in made.add(seqs, docs, hashes):
+                            if chunk := taken(made_page):
+                                yield chunk
+                    else:
+                        chunk = writer.write([document(e, masked) for e in events])
+                        rows.add(seqs, digests or b"")
+                        if digests is not None:
+                            digests.clear()
+                        progress.rows += len(events)
+                        if chunk:
+                            yield out(chunk)
+                    follower.reach(min(seqs) - 1, max(seqs),
+                                   {e.seq: (e.doc, e.hash) for e in events})
                 if page.next_cursor is None:
                     break
                 page = self.events.search(tenant, flt, page.next_cursor, PAGE)
+            if made is not None:
+                for made_page in made.finish():
+                    if chunk := taken(made_page):
+                        yield chunk
             for chunk in writer.end():
                 yield out(chunk)
             finished = True
         finally:
+            if made is not None:
+                made.close()
             writer.close()
             if not finished:
+                follower.close()
                 rows.close()
                 target.abandon()
         progress.sha256 = file_digest.hexdigest()
         header["file"] = {"name": filename, "sha256": progress.sha256, "bytes": progress.bytes}
         try:
-            self._write_manifest(tenant, header, rows, target)
+            self._write_manifest(tenant, header, rows, target, follower)
             progress.manifest = target.final
         except TrailbookError as exc:
             log.error("export %s of tenant %s: no manifest: %s", header["export_id"],
@@ -268,10 +316,11 @@ class ExportService:
             progress.manifest_error = exc.one_line()
             target.fail(exc.one_line())
         finally:
+            follower.close()
             rows.close()
 
     def _write_manifest(self, tenant: Tenant, header: dict[str, Any], rows: RowLog,
-                        target: ManifestTarget) -> None:
+                        target: ManifestTarget, follower: ChainFollower) -> None:
         header["created_at"] = format_us(now_us())
         chain: ChainSpan | None = None
         checkpoints: list[Checkpoint] = []
@@ -293,29 +342,31 @@ class ExportService:
                 checkpoints = [c for c in self.events.store.list_checkpoints(tenant.id)
                                if from_seq <= c.seq <= to_seq]
                 chain = ChainSpan(from_seq, to_seq, lambda: self._relinked(
-                    tenant, from_seq, to_seq, checkpoints))
+                    tenant, follower, from_seq, to_seq, checkpoints))
 
         def make(out: IO[bytes]) -> None:
             write_manifest(out, header, rows, chain, checkpoints, self.signer)
 
         target.write(make)
 
-    def _relinked(self, tenant: Tenant, from_seq: int, to_seq: int,
+    def _relinked(self, tenant: Tenant, follower: ChainFollower, from_seq: int, to_seq: int,
                   checkpoints: list[Checkpoint]) -> Iterator[bytes]:
         """The stored chain hashes of seqs ``from_seq`` … ``to_seq``, each re-linked
-        from the one before and checked against the checkpoints on the way: the service
-        signs no manifest for a chain that does not hold together."""
-        at = {c.seq: c for c in checkpoints}
+        from the one before (mostly while the rows were written: ``chain_follow.py``)
+        and checked against the checkpoints: the service signs no manifest for a chain
+        that does not hold together."""
         for checkpoint in checkpoints:
             if self.signer.checkpoint_signed(tenant.name, checkpoint) is False:
                 raise _damaged(checkpoint.seq, "the checkpoint's signature does not verify")
         try:
-            for seq, stored in relinked(self.events.store, tenant.id, from_seq, to_seq):
-                if seq in at and bytes(at[seq].hash) != stored:
-                    raise _damaged(seq, "the chain differs from the signed checkpoint there")
-                yield stored
+            follower.finish(from_seq, to_seq)
         except ChainBreak as exc:
             raise _damaged(exc.seq, exc.why) from None
+        for checkpoint in checkpoints:
+            if follower.hash_at(checkpoint.seq) != bytes(checkpoint.hash):
+                raise _damaged(checkpoint.seq,
+                               "the chain differs from the signed checkpoint there")
+        yield from follower.hashes(from_seq, to_seq)
 
 
 def _damaged(seq: int, why: str) -> IntegrityFailure:

@@ -47,8 +47,9 @@ from trailbook.service.export.csv import (
     fast_values,
     page_bytes,
     page_digests,
+    with_hashes,
 )
-from trailbook.service.export.options import WriterOptions
+from trailbook.service.export.options import WriterOptions, zone_named
 from trailbook.service.export.xlsx_zip import (
     Member,
     central_directory,
@@ -218,6 +219,66 @@ class _Deflater:
             raise self._error
 
 
+def sheet_page(docs: list[bytes], options: WriterOptions, written: int,
+               templates: dict[tuple[bool, ...], str]) -> tuple[bytes, bytes]:
+    """The sheet XML of the events ``docs``, which follow ``written`` events already in
+    the sheet (their rows are numbered from ``written + 2``: row 1 is the header), and
+    the digests of their rows (also appended to ``options.digests``). ``templates``
+    caches a row's XML for each pattern of empty cells."""
+    if written + len(docs) > MAX_EVENTS:
+        raise too_many(written + len(docs))
+    digests = options.digests
+    mark = len(digests) if digests is not None else 0
+    rows = []
+    for doc in docs:
+        row = US.join(fast_values(doc, options))
+        if len(row) > MAX_CELL:  # a cell may be too long
+            row = US.join([fit(cell) for cell in fast_values(doc, options)])
+        rows.append(row)
+    text = page_bytes(rows)
+    if text is None:  # a cell holds US or RS: cell by cell
+        escaped = []
+        for doc in docs:
+            cells = [fit(cell) for cell in fast_values(doc, options)]
+            if digests is not None:
+                digests += row_digest(cells)
+            escaped.append(US.join([escape(cell) for cell in cells]))
+        xml = _xml(escaped, written, templates)
+    else:
+        if digests is not None:
+            page_digests(rows, text, digests)
+        page = RS.join(rows)
+        control = _CONTROL_IN_PAGE if text.translate(None, _NOT_CONTROL_BYTE) else None
+        xml = _xml(escape(page, control).split(RS), written, templates)
+    return xml.encode(), bytes(digests[mark:]) if digests is not None else b""
+
+
+def _xml(rows: list[str], written: int, templates: dict[tuple[bool, ...], str]) -> str:
+    """The rows' XML; each row its cells, escaped, joined by US."""
+    number = written + 1  # the sheet's row before the first of these
+    out = []
+    for row in rows:
+        number += 1
+        cells = row.split(US)
+        present = tuple(map(bool, cells))
+        template = templates.get(present)
+        if template is None:
+            template = templates[present] = _row_template(present)
+        out.append(template.format(number, *cells))
+    return "".join(out)
+
+
+_WORKER_TEMPLATES: dict[tuple[bool, ...], str] = {}
+
+
+def xlsx_page(docs: list[bytes], hashes: list[bytes] | None, zone: str | None, written: int,
+              digests: bool) -> tuple[bytes, bytes]:
+    """``sheet_page`` from plain values, as a worker process runs it (``hashes``: see
+    ``csv.with_hashes``)."""
+    options = WriterOptions(zone_named(zone), bytearray() if digests else None)
+    return sheet_page(with_hashes(docs, hashes), options, written, _WORKER_TEMPLATES)
+
+
 class XlsxWriter:
     def __init__(self, options: WriterOptions) -> None:
         self._options = options
@@ -232,56 +293,20 @@ class XlsxWriter:
         return b""
 
     def write(self, docs: list[bytes]) -> bytes:
-        if self._row + len(docs) > MAX_EVENTS:
-            raise too_many(self._row + len(docs))
         if not docs:
             return b""
+        made, _ = sheet_page(docs, self._options, self._row, self._templates)
+        return self.write_made(made, len(docs))
+
+    def write_made(self, made: bytes, rows: int) -> bytes:
+        """Take the XML of the next ``rows`` rows, made by ``sheet_page`` (here or in a
+        worker process, from this writer's row count when they were handed out)."""
+        if self._row + rows > MAX_EVENTS:
+            raise too_many(self._row + rows)
         assert self._deflater is not None, "begin() first"
-        options = self._options
-        rows = []
-        for doc in docs:
-            row = US.join(fast_values(doc, options))
-            if len(row) > MAX_CELL:  # a cell may be too long
-                row = US.join([fit(cell) for cell in fast_values(doc, options)])
-            rows.append(row)
-        text = page_bytes(rows)
-        if text is None:  # a cell holds US or RS: cell by cell
-            xml = self._rows_by_cells(docs)
-        else:
-            if options.digests is not None:
-                page_digests(rows, text, options.digests)
-            page = RS.join(rows)
-            control = (_CONTROL_IN_PAGE if text.translate(None, _NOT_CONTROL_BYTE)
-                       else None)
-            xml = self._xml(escape(page, control).split(RS))
-        self._deflater.write(xml.encode())
+        self._deflater.write(made)
+        self._row += rows
         return b""
-
-    def _rows_by_cells(self, docs: list[bytes]) -> str:
-        digests = self._options.digests
-        rows = []
-        for doc in docs:
-            cells = [fit(cell) for cell in fast_values(doc, self._options)]
-            if digests is not None:
-                digests += row_digest(cells)
-            rows.append(US.join([escape(cell) for cell in cells]))
-        return self._xml(rows)
-
-    def _xml(self, rows: list[str]) -> str:
-        """The rows' XML; each row its cells, escaped, joined by US."""
-        templates = self._templates
-        number = self._row + 1  # the sheet's row before the first of these: the header's
-        out = []
-        for row in rows:
-            number += 1
-            cells = row.split(US)
-            present = tuple(map(bool, cells))
-            template = templates.get(present)
-            if template is None:
-                template = templates[present] = _row_template(present)
-            out.append(template.format(number, *cells))
-        self._row = number - 1
-        return "".join(out)
 
     def end(self) -> Iterator[bytes]:
         assert self._deflater is not None, "begin() first"
