@@ -41,10 +41,10 @@ def _open(data: Path) -> Trailbook:
     return Trailbook.open(load_settings(data_dir=data, checkpoint_every_events=100_000))
 
 
-def peak_rss_mb() -> float:
-    """This process's peak resident memory since it started (VmHWM: getrusage's
+def peak_rss_mb(pid: int | str = "self") -> float:
+    """A process's peak resident memory since it started (VmHWM: getrusage's
     ru_maxrss would also count the parent's, which a forked child inherits)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -81,8 +81,10 @@ def child(fmt: str, data: Path, verify: bool) -> None:
         out.update(rows=progress.rows, seconds=finished - started,
                    file_seconds=written_at - started, manifest_seconds=finished - written_at,
                    bytes=progress.bytes, manifest_bytes=progress.manifest.stat().st_size)
+    # the worker process that made pages (CSV, XLSX), if one did: its peak counts too
+    worker_mb = sum(peak_rss_mb(w._process.pid) for w in tb.exports.pages._idle)
     tb.close()
-    out["peak_rss_mb"] = peak_rss_mb()
+    out["peak_rss_mb"] = peak_rss_mb() + worker_mb
     if verify and fmt != "floor":
         from trailbook.integrity.export_check import check_export, read_manifest
 
