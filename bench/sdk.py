@@ -78,7 +78,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def bench_end_to_end(n: int, batch_size: int, tmp: Path) -> tuple[float, bool]:
+def bench_end_to_end(n: int, batch_size: int, tmp: Path,
+                     server_workers: int = 1) -> tuple[float, bool]:
     env = {**os.environ, "TRAILBOOK_DATA_DIR": str(tmp / "data"),
            "TRAILBOOK_OWNER_EMAIL": "o@bench.example",
            "TRAILBOOK_OWNER_PASSWORD": "bench owner password 1"}
@@ -90,7 +91,8 @@ def bench_end_to_end(n: int, batch_size: int, tmp: Path) -> tuple[float, bool]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-m", "trailbook", "serve", "--port", str(port),
-                               "--log-level", "warning"], env=env)
+                               "--workers", str(server_workers), "--log-level", "warning"],
+                              env=env)
     try:
         while True:
             try:
@@ -123,17 +125,23 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300_000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--server-workers", type=int, default=1,
+                        help="trailbook serve --workers for the end-to-end run")
+    parser.add_argument("--only-e2e", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         tmp = Path(folder)
-        rows = bench_log(args.calls, tmp)
-        e2e, ok = bench_end_to_end(args.events, args.batch_size, tmp)
+        rows = [] if args.only_e2e else bench_log(args.calls, tmp)
+        e2e, ok = bench_end_to_end(args.events, args.batch_size, tmp, args.server_workers)
     print(f"`python bench/sdk.py --calls {args.calls} --events {args.events} "
-          f"--batch-size {args.batch_size}` ({os.cpu_count()} cores)\n")
+          f"--batch-size {args.batch_size} --server-workers "
+          f"{args.server_workers}{' --only-e2e' if args.only_e2e else ''}` "
+          f"({os.cpu_count()} cores)\n")
     print("| measure | event | rate |\n|---|---|---:|")
     for mode, label, rate in rows:
         print(f"| {mode} | {label} | {rate:,.0f} calls/s |")
-    print(f"| end to end, one client, batches of {args.batch_size} | typical | "
+    print(f"| end to end, one client, batches of {args.batch_size}, server with "
+          f"{args.server_workers} worker(s) | typical | "
           f"{e2e:,.0f} events/s ({'all stored once, chain verifies' if ok else 'CHECK FAILED'}) |")
 
 

@@ -52,6 +52,8 @@ def test_patterns_are_the_servers() -> None:
     ({"changes": [{"field": "", "old": 1}]}, "changes[0].field"),
     ({"changes": {"price": (1, 2**60)}}, "changes[0].new"),
     ({"changes": {"price": 5}}, "changes.price"),
+    ({"changes": {"notes": ("", "x" * 70_000)}}, "changes"),  # over its size limit
+    ({"changes": {"when": (None, object())}}, "changes"),  # not JSON
     ({"idempotency_key": ""}, "idempotency_key"),
 ])
 def test_bad_events_name_the_field(fields: dict[str, Any], field: str) -> None:

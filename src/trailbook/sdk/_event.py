@@ -48,16 +48,12 @@ _convert = msgspec.convert
 class CaptureHook:
     """Where events go instead of the wire while ``trailbook.testing.capture()`` runs."""
 
-    sink: Callable[[str, Event], None] | None = None
+    sink: Callable[[str, bytes], None] | None = None  # (idempotency key, JSON)
 
 
 def new_key() -> str:
     """A fresh idempotency key: UUIDv7 text."""
     return str(uuid_utils.uuid7())
-
-
-def encode_event(event: Event) -> bytes:
-    return _encode(event)
 
 
 _second: tuple[int, str] = (-1, "")
@@ -95,9 +91,10 @@ def _changes(changes: ChangesLike) -> list[dict[str, Any]]:
     return [dict(change) for change in changes]
 
 
-def _rules(event: EventIn, doc: Event) -> None:
+def _rules(event: EventIn) -> None:
     """The server's rules beyond types (``model.normalize._normalize``) that need no
-    tenant: ``doc``'s free JSON is replaced by its encoded snapshot (msgspec.Raw)."""
+    tenant; the sizes of the free JSON are checked by ``_check_sizes`` once the event is
+    encoded."""
     if event.result == "success" and event.reason is not None:
         raise InvalidEvent("reason", "a reason is only given with result 'failure'")
     if event.occurred_at is not None:
@@ -119,11 +116,26 @@ def _rules(event: EventIn, doc: Event) -> None:
         for index, change in enumerate(event.changes):
             _walk(change.old, f"changes[{index}].old", 1)
             _walk(change.new, f"changes[{index}].new", 1)
-        doc["changes"] = msgspec.Raw(_sized(doc["changes"], "changes", L.MAX_CHANGES_BYTES))
     if event.metadata:
         _walk(event.metadata, "metadata", 0)
-        doc["metadata"] = msgspec.Raw(_sized(doc["metadata"], "metadata",
-                                             L.MAX_METADATA_BYTES))
+
+
+def _encoded(event: Event) -> bytes:
+    """The checked event as the JSON sent: encoded here, in the caller's thread, so it
+    is a snapshot (later changes by the caller to a dict it passed do not leak in).
+    ``changes`` and ``metadata`` are held to their size limits; only an event longer
+    than a limit needs its part encoded apart to know."""
+    try:
+        body = _encode(event)
+    except (TypeError, ValueError, OverflowError) as exc:
+        for name in ("changes", "metadata"):  # the free JSON: name the part at fault
+            if name in event:
+                _json(event[name], name)
+        raise InvalidEvent("event", f"not JSON: {exc}") from None
+    for name, limit in (("changes", L.MAX_CHANGES_BYTES), ("metadata", L.MAX_METADATA_BYTES)):
+        if len(body) > limit and name in event:
+            _sized(event[name], name, limit)
+    return body
 
 
 _ip_cache: dict[str, bool] = {}
@@ -144,16 +156,18 @@ def _is_ip(text: str) -> bool:
     return known
 
 
-def _sized(value: Any, field: str, limit: int) -> bytes:
-    """``value`` as compact JSON (a snapshot: later changes by the caller do not leak
-    into the event), at most ``limit`` bytes."""
+def _json(value: Any, field: str) -> bytes:
     try:
-        data = _encode(value)
+        return _encode(value)
     except (TypeError, ValueError, OverflowError) as exc:
         raise InvalidEvent(field, f"not JSON: {exc}") from None
-    if len(data) > limit:
-        raise InvalidEvent(field, f"{len(data)} bytes; at most {limit}")
-    return data
+
+
+def _sized(value: Any, field: str, limit: int) -> None:
+    """``value`` is at most ``limit`` bytes as compact JSON."""
+    size = len(_json(value, field))
+    if size > limit:
+        raise InvalidEvent(field, f"{size} bytes; at most {limit}")
 
 
 def _walk(value: Any, path: str, depth: int) -> None:
@@ -272,21 +286,22 @@ class EventLogger:
             if len(_good_actions) < 10_000:
                 _good_actions.add(action)
         if len(event) > 3 or checked.actor.email is not None:
-            _rules(checked, event)
+            _rules(checked)
         if occurred_at is None:
             event["occurred_at"] = now_text()
         elif isinstance(occurred_at, datetime):
             event["occurred_at"] = occurred_at.isoformat()
+        body = _encoded(event)
+        key: str = event["idempotency_key"]
         sink = CaptureHook.sink
         if sink is not None:
-            sink(event["idempotency_key"], event)
+            sink(key, body)
         else:
-            self._emit(event)
-        key: str = event["idempotency_key"]
+            self._emit(key, body)
         return key
 
 
 
-    def _emit(self, event: Event) -> None:
-        """Take a checked event (``occurred_at`` as text; free JSON as msgspec.Raw)."""
+    def _emit(self, key: str, body: bytes) -> None:
+        """Take a checked event: its idempotency key and its JSON."""
         raise NotImplementedError

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-from trailbook.sdk._event import Event, EventLogger
+from trailbook.sdk._event import EventLogger
 from trailbook.sdk.client import Client, ClientStats
 
 
@@ -38,8 +38,8 @@ class AsyncClient(EventLogger):
                              spool_path=spool_path, spool=spool, timeout=timeout,
                              max_retries=max_retries, transport=transport, **options)
 
-    def _emit(self, event: Event) -> None:
-        self.client._emit(event)
+    def _emit(self, key: str, body: bytes) -> None:
+        self.client._emit(key, body)
 
     @property
     def stats(self) -> ClientStats:

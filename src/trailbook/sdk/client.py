@@ -47,8 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from trailbook.sdk._event import Event, EventLogger
-from trailbook.sdk._event import encode_event as _encode
+from trailbook.sdk._event import EventLogger
 from trailbook.sdk.errors import ClientClosed
 from trailbook.sdk.spool import Spool
 
@@ -143,11 +142,11 @@ class Client(EventLogger):
 
     # -- the caller's side --------------------------------------------------------
 
-    def _emit(self, event: Event) -> None:
+    def _emit(self, key: str, body: bytes) -> None:
         if self._closing:
             raise ClientClosed("this client is closed")
         queue = self._queue
-        item = (next(self._orders), event["idempotency_key"], _encode(event))
+        item = (next(self._orders), key, body)
         if len(queue) >= self.queue_size:
             self._overflow(item)
             return

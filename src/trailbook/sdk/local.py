@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 import msgspec
 
-from trailbook.sdk._event import Event, EventLogger, encode_event
+from trailbook.sdk._event import EventLogger
 from trailbook.sdk.client import ClientStats
 from trailbook.sdk.errors import ClientClosed
 
@@ -73,8 +73,7 @@ class LocalClient(EventLogger):
                 self._tenant, _ = self._tb.tenants.get_or_create(self.tenant_name)
             return self._tb
 
-    def _emit(self, event: Event) -> None:
-        body = encode_event(event)
+    def _emit(self, key: str, body: bytes) -> None:
         with self._lock:
             if self._closed:
                 raise ClientClosed("this client is closed")

@@ -24,7 +24,7 @@ from typing import Any
 
 import msgspec
 
-from trailbook.sdk._event import CaptureHook, Event, encode_event
+from trailbook.sdk._event import CaptureHook
 
 
 class Captured(list[dict[str, Any]]):
@@ -70,10 +70,10 @@ def _field_matches(event: dict[str, Any], name: str, want: Any) -> bool:
 def capture() -> Iterator[Captured]:
     """Record every event logged inside the block instead of sending it."""
     events = Captured()
-    outer: Callable[[str, Event], None] | None = CaptureHook.sink
+    outer: Callable[[str, bytes], None] | None = CaptureHook.sink
 
-    def record(key: str, event: Event) -> None:
-        events.append(msgspec.json.decode(encode_event(event)))
+    def record(key: str, body: bytes) -> None:
+        events.append(msgspec.json.decode(body))
 
     CaptureHook.sink = record
     try:
