@@ -54,8 +54,8 @@ def count_matches(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, ca
 
 
 def newest_docs(conn: sqlite3.Connection, tenant_id: int, flt: EventFilter, limit: int,
-                timeout_ms: int) -> list[bytes] | None:
-    source, params, order = compile_match(tenant_id, flt)
+                timeout_ms: int, tenant_token: bool = True) -> list[bytes] | None:
+    source, params, order = compile_match(tenant_id, flt, None, tenant_token)
     sql = f"SELECT e.doc {source} ORDER BY {order} DESC LIMIT ?"
 
     def work() -> list[bytes]:

@@ -10,6 +10,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -51,6 +52,7 @@ from trailbook.store.sqlite.search import compile_search, ip_in
 from trailbook.store.task_runs import TaskRunStore
 
 PAGE_SIZE = 8192  # bytes; see _connect
+SHARE_SECONDS = 30.0  # how long a tenant's share of the events is taken as read
 
 _EVENT_COLUMNS = "pos, tenant_id, seq, id, category, action, idem_key, idem_digest, hash, doc"
 _FTS_COLUMNS = "rowid, body, actor, target, keys"
@@ -362,7 +364,8 @@ class SQLiteStore:
     def search(
         self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
     ) -> list[StoredEvent]:
-        sql, params = compile_search(tenant_id, flt, before_pos, limit)
+        sql, params = compile_search(tenant_id, flt, before_pos, limit,
+                                     self._needs_tenant_token(tenant_id))
         rows = self._reader().execute(sql, params).fetchall()
         return [StoredEvent(r[0], r[1], r[2], r[3]) for r in rows]
 
@@ -374,7 +377,25 @@ class SQLiteStore:
     def newest_docs(
         self, tenant_id: int, flt: EventFilter, limit: int, timeout_ms: int
     ) -> list[bytes] | None:
-        return facets.newest_docs(self._reader(), tenant_id, flt, limit, timeout_ms)
+        return facets.newest_docs(self._reader(), tenant_id, flt, limit, timeout_ms,
+                                  self._needs_tenant_token(tenant_id))
+
+    _shares: tuple[float, dict[int, float]] = (0.0, {})  # (when read, tenant -> share)
+
+    def _needs_tenant_token(self, tenant_id: int) -> bool:
+        """Whether a search of words alone should also match the tenant's token: yes
+        unless the tenant holds at least half of the events (``compile_match``). The
+        shares are re-read from the chain heads every ``SHARE_SECONDS``; a stale share
+        costs only speed."""
+        read_at, shares = self._shares
+        now = time.monotonic()
+        if now - read_at > SHARE_SECONDS:
+            heads = self._reader().execute(
+                "SELECT tenant_id, seq FROM chain_heads").fetchall()
+            total = sum(seq for _, seq in heads)
+            shares = {tenant: seq / total for tenant, seq in heads} if total else {}
+            self._shares = (now, shares)
+        return shares.get(tenant_id, 0.0) < 0.5
 
     def histogram_counts(
         self, tenant_id: int, flt: EventFilter, origin_us: int, bucket_us: int,
