@@ -134,3 +134,42 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
     assert "cannot connect to PostgreSQL" in result.stderr
     assert "secret" not in result.stderr  # the password is not printed
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("flt", [
+    EventFilter(results=("failure",)),
+    EventFilter(text="reboot"),
+    EventFilter(text='"reboot miner"'),
+    EventFilter(target_ids=("m-3",)),
+    EventFilter(results=("failure",), exclude=EventFilter(target_ids=("m-3",))),
+])
+def test_a_page_is_the_same_whether_the_index_or_the_time_walk_answers(
+        tb: Trailbook, tenant: Tenant, flt: EventFilter,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # first_page.py asks the GIN index for at most RARE_CAP matches first; past the cap
+    # (or the time budget) the time-ordered walk answers. Both must give every page alike.
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    tb.events.ingest(tenant, msgspec.convert([{
+        "action": "miner.reboot", "actor": {"id": f"u-{n % 4}"},
+        "description": "reboot miner now" if n % 3 else "miner reboot later",
+        "result": "failure" if n % 2 else "success",
+        "targets": [{"type": "miner", "id": f"m-{n % 5}"}],
+        "occurred_at": format_us(int((start + timedelta(minutes=n)).timestamp() * 1e6))}
+        for n in range(120)], list[EventIn]))
+
+    def pages() -> list[list[int]]:
+        out, cursor = [], None
+        while True:
+            page = tb.events.search(tenant, flt, cursor, 7)
+            out.append([e.seq for e in page.events])
+            cursor = page.next_cursor
+            if cursor is None:
+                return out
+
+    from trailbook.store.postgres import first_page
+
+    by_index = pages()
+    monkeypatch.setattr(first_page, "RARE_CAP", 1)  # every match set is "common" now
+    by_time = pages()
+    assert by_index == by_time
+    assert sum(len(p) for p in by_index) > 7  # more than one page was compared

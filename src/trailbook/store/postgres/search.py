@@ -4,9 +4,9 @@ Tenant and time are the primary key's prefix (tenant_id, pos), which PostgreSQL 
 backwards across the month partitions the time range leaves. Every other condition is
 one ``tsquery`` against the event's ``search`` tsvector (GIN): exact values as key
 tokens (weight D, the same tokens SQLite's FTS5 index holds), words with the weight of
-their column (see ``fulltext``). The planner picks the GIN index for rare terms and the
-time-ordered walk for common ones. Tags live in the annotations table: a tag
-condition is a semi-join (or anti-join) on its tag index."""
+their column (see ``fulltext``). A page of results asks the GIN index first and walks
+by time when the terms are common (``first_page.py``). Tags live in the annotations
+table: a tag condition is a semi-join (or anti-join) on its tag index."""
 
 from __future__ import annotations
 
@@ -101,9 +101,3 @@ def compile_match(
         params += [tenant_id, list(exclude.tags)]
     return f"FROM events WHERE {' AND '.join(where)}", params
 
-
-def compile_search(
-    tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
-) -> tuple[str, list[object]]:
-    source, params = compile_match(tenant_id, flt, before_pos)
-    return f"SELECT {_COLUMNS} {source} ORDER BY pos DESC LIMIT %s", [*params, limit]

@@ -34,10 +34,10 @@ from trailbook.store.merkle_nodes import MerkleNodeStore
 from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres import purge as purging
+from trailbook.store.postgres.first_page import search_page
 from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import PARTITION_LOCK, months_to_keep
 from trailbook.store.postgres.runner import PostgresRunner, PostgresTransactionRunner
-from trailbook.store.postgres.search import compile_search
 from trailbook.store.purges import Link, PurgedRow, PurgeRecord, PurgeStore, links_with_purged
 from trailbook.store.records import (
     Appended,
@@ -293,8 +293,8 @@ class PostgresStore:
     def search(
         self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int
     ) -> list[StoredEvent]:
-        sql, params = compile_search(tenant_id, flt, before_pos, limit)
-        rows = self._all(sql, params)
+        with self._pool.connection() as conn:
+            rows = search_page(conn, tenant_id, flt, before_pos, limit)
         return [StoredEvent(r[0], r[1], r[2].encode(), bytes(r[3])) for r in rows]
 
     def count_matches(
