@@ -146,8 +146,8 @@ def test_an_unreachable_server_is_one_clear_line(tmp_path: Path) -> None:
 def test_a_page_is_the_same_whether_the_index_or_the_time_walk_answers(
         tb: Trailbook, tenant: Tenant, flt: EventFilter,
         monkeypatch: pytest.MonkeyPatch) -> None:
-    # first_page.py asks the GIN index for at most RARE_CAP matches first; past the cap
-    # (or the time budget) the time-ordered walk answers. Both must give every page alike.
+    # first_page.py walks by time within a budget, then asks the GIN index for at most
+    # RARE_CAP matches, then walks without a budget: every way gives every page alike.
     start = datetime(2026, 5, 1, tzinfo=UTC)
     tb.events.ingest(tenant, msgspec.convert([{
         "action": "miner.reboot", "actor": {"id": f"u-{n % 4}"},
@@ -168,8 +168,20 @@ def test_a_page_is_the_same_whether_the_index_or_the_time_walk_answers(
 
     from trailbook.store.postgres import first_page
 
+    by_walk = pages()
+    used: list[str] = []
+    rare = first_page._rare_positions
+
+    def counted(*args: object) -> object:
+        found = rare(*args)  # type: ignore[arg-type]
+        used.append("index" if found is not None else "late walk")
+        return found
+
+    monkeypatch.setattr(first_page, "_walk_within_budget", lambda *args: None)  # no time
+    monkeypatch.setattr(first_page, "_rare_positions", counted)
     by_index = pages()
     monkeypatch.setattr(first_page, "RARE_CAP", 1)  # every match set is "common" now
-    by_time = pages()
-    assert by_index == by_time
-    assert sum(len(p) for p in by_index) > 7  # more than one page was compared
+    by_late_walk = pages()
+    assert by_walk == by_index == by_late_walk
+    assert sum(len(p) for p in by_walk) > 7  # more than one page was compared
+    assert "index" in used and "late walk" in used
