@@ -15,8 +15,8 @@ time with no more than that, those are all the matches and the page is the newes
 them. Only when both run out (terms neither common nor rare enough, or a phrase whose
 words are common but which is rare itself) does the walk go on without a budget.
 At a million events on PostgreSQL this took the p95 of a first page by target id from
-752 to ~30 ms and of a phrase from 796 to ~70 ms, at no cost to common terms
-(docs/benchmarks.md)."""
+752 to 33 ms and of a phrase from 796 to 71 ms, at no cost to common terms; at ten
+million, target ids from 645 to 101 ms (docs/benchmarks.md)."""
 
 from __future__ import annotations
 
@@ -30,8 +30,8 @@ from trailbook.store.postgres.search import compile_match
 
 COLUMNS = "pos, seq, doc, hash"
 WALK_BUDGET_MS = 25  # for the time-ordered walk, before the index is asked
-RARE_CAP = 2_000  # matches gathered from the index at most
-RARE_BUDGET_MS = 40  # for gathering them
+RARE_CAP = 20_000  # matches gathered from the index at most
+RARE_BUDGET_MS = 200  # for gathering them
 
 
 def search_page(conn: psycopg.Connection, tenant_id: int, flt: EventFilter,
