@@ -185,3 +185,24 @@ def test_a_page_is_the_same_whether_the_index_or_the_time_walk_answers(
     assert by_walk == by_index == by_late_walk
     assert sum(len(p) for p in by_walk) > 7  # more than one page was compared
     assert "index" in used and "late walk" in used
+
+
+def test_a_bulk_load_brings_the_planners_statistics_up_to_date(
+        tb: Trailbook, tenant: Tenant, database_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from trailbook.service import events as event_service
+
+    def analyzed() -> int:
+        with psycopg.connect(database_url) as conn:
+            row = conn.execute("SELECT count(*) FROM pg_stat_user_tables WHERE schemaname ="
+                               " current_schema() AND relname LIKE 'events%'"
+                               " AND last_analyze IS NOT NULL").fetchone()
+        return int(row[0]) if row else 0
+
+    before = analyzed()
+    assert before == 0  # a new schema: nothing analyzed by hand yet
+    monkeypatch.setattr(event_service, "BULK_STATISTICS_EVENTS", 50)
+    lines = [msgspec.json.encode({"action": "doc.read", "actor": {"id": f"u-{n}"}})
+             for n in range(60)]
+    tb.events.ingest_lines(tenant, [lines], processes=0)
+    assert analyzed() > before

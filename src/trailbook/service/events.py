@@ -35,6 +35,9 @@ from trailbook.settings import Settings
 from trailbook.store.base import Store
 from trailbook.store.records import Appended, StoredEvent, Tenant
 
+# A bulk load storing at least this many events refreshes the planner's statistics.
+BULK_STATISTICS_EVENTS = 100_000
+
 log = logging.getLogger("trailbook.ingest")
 
 BULK_BATCH = 5000  # events per transaction for files, demo data and copies
@@ -106,8 +109,9 @@ class EventService:
         processes and stored in order, each all-or-nothing, in larger transactions
         than the API's."""
         prepared = self.prepare_lines(tenant, batches, processes=processes)
-        return store_batches(prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
-                             on_invalid=on_invalid, on_stored=on_stored)
+        return self._loaded(store_batches(
+            prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+            on_invalid=on_invalid, on_stored=on_stored))
 
     def ingest_stream(
         self,
@@ -121,8 +125,15 @@ class EventService:
         """Bulk ingest of decoded events (demo data), validated in this process."""
         info = self._info(tenant)
         prepared = (prepare_events(info, batch, now_us()) for batch in batches)
-        return store_batches(prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
-                             on_invalid=on_invalid, on_stored=on_stored)
+        return self._loaded(store_batches(
+            prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+            on_invalid=on_invalid, on_stored=on_stored))
+
+    def _loaded(self, result: StreamResult) -> StreamResult:
+        """After a large bulk load, the store's statistics are brought up to date."""
+        if result.stored >= BULK_STATISTICS_EVENTS:
+            self.store.refresh_statistics()
+        return result
 
     def _bulk_store(self, tenant: Tenant) -> Callable[[list[PreparedEvent]], list[Appended]]:
         info = self._info(tenant)

@@ -321,6 +321,13 @@ class PostgresStore:
         with self._pool.connection() as conn:
             return facets.time_span(conn, tenant_id)
 
+    def refresh_statistics(self) -> None:
+        """``ANALYZE`` the events: until autovacuum gets to rows a bulk load brought,
+        the planner takes the partitions for nearly empty and scans a whole one for a
+        rare term (actor email: 871 ms a page at a million events, 2 ms after)."""
+        with self._pool.connection() as conn:
+            conn.execute("ANALYZE events")
+
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
         after = after_seq
         while True:

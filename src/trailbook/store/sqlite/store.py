@@ -407,6 +407,10 @@ class SQLiteStore:
     def time_span(self, tenant_id: int) -> tuple[int, int] | None:
         return facets.time_span(self._reader(), tenant_id)
 
+    def refresh_statistics(self) -> None:
+        """Nothing to do: SQLite's plans here follow from the indexes and the FTS5
+        index, not from table statistics."""
+
     def iter_chain(self, tenant_id: int, after_seq: int = 0) -> Iterator[ChainRow]:
         conn = self._reader()
         after = after_seq
