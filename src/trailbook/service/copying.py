@@ -81,7 +81,9 @@ def copy_trail(
             "the target already holds tenants of these names; copy into an empty database",
             [ErrorDetail("tenant", name) for name in clashes],
         )
-    return [_copy_tenant(source, target, signer, tenant, progress) for tenant in tenants]
+    copied = [_copy_tenant(source, target, signer, tenant, progress) for tenant in tenants]
+    target.refresh_statistics()  # a bulk load: the planner learns the new rows now
+    return copied
 
 
 def _copy_tenant(
