@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import os
+import threading
+import time
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -27,6 +30,28 @@ from trailbook.model.timefmt import now_us
 from trailbook.runtime import tune_for_throughput
 
 _line_decoder = msgspec.json.Decoder(EventIn)
+_PARENT_CHECK_SECONDS = 1.0
+
+
+def _start_worker(parent: int) -> None:
+    """A worker's start: tuned like the writer, and watching the process that made the
+    pool. A worker holds both ends of the pool's queue, so it would never learn by
+    itself that that process was killed (SIGKILL, or SIGTERM with no handler): it
+    would wait forever, and keep the forkserver alive with it."""
+    tune_for_throughput()
+    threading.Thread(target=_exit_with, args=(parent,), name="parent-watch",
+                     daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    while True:
+        time.sleep(_PARENT_CHECK_SECONDS)
+        try:
+            os.kill(parent, 0)
+        except ProcessLookupError:
+            os._exit(1)
+        except PermissionError:  # the pid is someone else's now: ours is gone
+            os._exit(1)
 
 
 @dataclass
@@ -93,7 +118,7 @@ class ValidationPool:
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload([__name__])
         self._executor = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=tune_for_throughput
+            processes, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),)
         )
         self._ahead = 2 * processes
 
