@@ -19,12 +19,12 @@ from __future__ import annotations
 import bisect
 import itertools
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import IO
 
 from trailbook.integrity.chain import GENESIS, link
-from trailbook.service.relink import CHANGED, MISSING, ChainBreak
+from trailbook.service.relink import CHANGED, ChainBreak, first_link, relink_links
 from trailbook.store.base import Store
 from trailbook.store.purges import Link
 
@@ -130,74 +130,42 @@ class ChainFollower:
     # -- growing ------------------------------------------------------------------
 
     def _start(self, low: int) -> None:
-        if low == 0:
-            start_hash, start_doc = GENESIS, None
-        else:
-            found = next(self._links(low - 1, low), None)
-            if found is None or found[0] != low:
-                raise ChainBreak(low, MISSING)
-            start_doc, start_hash = found[1], bytes(found[2])
+        start_doc, start_hash = ((None, GENESIS) if low == 0 else
+                                 first_link(self._links(low - 1, low), low))
         self._pieces = [self._spooled(low, [start_hash])]
         self.low = self.high = low
         self._low_hash = self._high_hash = start_hash
-        self._low_doc = None if start_doc is None else bytes(start_doc)
+        self._low_doc = start_doc
 
     def _up(self, high: int) -> None:
-        pieces, out = [], []
-        seq, previous = self.high, self._high_hash
-        first = seq + 1
-        for row_seq, doc, stored in self._links(seq, high):
-            stored = bytes(stored)
-            if row_seq != seq + 1:
-                raise ChainBreak(seq + 1, MISSING)
-            if doc is not None and link(previous, bytes(doc)) != stored:
-                raise ChainBreak(row_seq, CHANGED)
-            seq, previous = row_seq, stored
-            out.append(stored)
-            if len(out) >= _PIECE:
-                pieces.append(self._spooled(first, out))
-                first, out = seq + 1, []
-        if seq != high:
-            raise ChainBreak(seq + 1, MISSING)
-        if out:
-            pieces.append(self._spooled(first, out))
+        linked = relink_links(self._links(self.high, high), self.high, self._high_hash, high)
+        pieces, last = self._spool_all(self.high + 1, (h for _, h in linked))
         self._pieces.extend(pieces)
-        self.high, self._high_hash = seq, previous
+        self.high, self._high_hash = high, last
 
     def _down(self, low: int) -> None:
-        rows: Iterator[Link]
-        if low == 0:
-            expect, previous, start_doc = 1, GENESIS, None
-            rows = self._links(0, self.low - 1)
-        else:
-            rows = self._links(low - 1, self.low - 1)
-            found = next(rows, None)
-            if found is None or found[0] != low:
-                raise ChainBreak(low, MISSING)
-            expect, previous, start_doc = low + 1, bytes(found[2]), found[1]
-        start_hash, out, pieces, first = previous, [previous], [], low
-        for row_seq, doc, stored in rows:
-            stored = bytes(stored)
-            if row_seq != expect:
-                raise ChainBreak(expect, MISSING)
-            if doc is not None and link(previous, bytes(doc)) != stored:
-                raise ChainBreak(row_seq, CHANGED)
-            previous = stored
-            out.append(stored)
-            expect += 1
-            if len(out) >= _PIECE:
-                pieces.append(self._spooled(first, out))
-                first, out = expect, []
-        if expect != self.low:
-            raise ChainBreak(expect, MISSING)
+        rows = self._links(max(low - 1, 0), self.low - 1)
+        start_doc, start_hash = (None, GENESIS) if low == 0 else first_link(rows, low)
+        linked = relink_links(rows, low, start_hash, self.low - 1)
+        pieces, last = self._spool_all(low, itertools.chain([start_hash],
+                                                            (h for _, h in linked)))
         # the link from the new part into the old start
-        if self._low_doc is not None and link(previous, self._low_doc) != self._low_hash:
+        if self._low_doc is not None and link(last, self._low_doc) != self._low_hash:
             raise ChainBreak(self.low, CHANGED)
-        if out:
-            pieces.append(self._spooled(first, out))
         self._pieces[:0] = pieces
-        self.low, self._low_hash = low, start_hash
-        self._low_doc = None if start_doc is None else bytes(start_doc)
+        self.low, self._low_hash, self._low_doc = low, start_hash, start_doc
+
+    def _spool_all(self, first: int, hashes: Iterable[bytes]) -> tuple[list[_Piece], bytes]:
+        """``hashes`` (of seqs from ``first`` on) written to the spool in pieces; the
+        pieces and the last hash."""
+        pieces: list[_Piece] = []
+        last = b""
+        rest = iter(hashes)
+        while batch := list(itertools.islice(rest, _PIECE)):
+            pieces.append(self._spooled(first, batch))
+            first += len(batch)
+            last = batch[-1]
+        return pieces, last
 
     def _links(self, after: int, until: int) -> Iterator[Link]:
         """The links of seqs after ``after`` up to ``until``: the last of them from
