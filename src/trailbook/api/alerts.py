@@ -5,14 +5,12 @@ they come back as ``********``, and sending that back keeps the stored secret.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from trailbook.api.auth import authenticate, request_context
+from trailbook.api.auth import request_context, run_as, trailbook_of
 from trailbook.api.render import JsonResponse
 from trailbook.model.timefmt import format_us
 from trailbook.notify.records import Delivery, Rule
@@ -68,15 +66,6 @@ class RuleChange(BaseModel):
     enabled: bool | None = None
 
 
-def _tb(request: Request) -> Trailbook:
-    tb: Trailbook = request.app.state.trailbook
-    return tb
-
-
-async def _run(request: Request, work: Callable[[Trailbook, Principal], T]) -> T:
-    principal = await authenticate(request, PERMISSION)
-    tb = _tb(request)
-    return await run_in_threadpool(work, tb, principal)
 
 
 def rule_json(rule: Rule, names: dict[int, str]) -> dict[str, Any]:
@@ -103,21 +92,22 @@ def delivery_json(delivery: Delivery, names: dict[int, str]) -> dict[str, Any]:
 
 @router.get("/channels", summary="The tenant's alert channels (secrets masked)")
 async def list_channels(request: Request) -> JsonResponse:
-    found = await _run(request, lambda tb, p: tb.alerts.channels(p, p.tenant))
+    found = await run_as(request, PERMISSION, lambda tb, p: tb.alerts.channels(p, p.tenant))
     return JsonResponse({"channels": [channel_view(c) for c in found]})
 
 
 @router.post("/channels", status_code=201, summary="Add an alert channel")
 async def add_channel(request: Request, body: NewChannel) -> JsonResponse:
     context = request_context(request)
-    made = await _run(request, lambda tb, p: tb.alerts.add_channel(
+    made = await run_as(request, PERMISSION, lambda tb, p: tb.alerts.add_channel(
         p, p.tenant, body.name, body.kind, body.config, context))
     return JsonResponse(channel_view(made), status_code=201)
 
 
 @router.get("/channels/{channel_id}", summary="One alert channel (secrets masked)")
 async def get_channel(request: Request, channel_id: int) -> JsonResponse:
-    found = await _run(request, lambda tb, p: tb.alerts.channel(p, p.tenant, channel_id))
+    found = await run_as(request, PERMISSION,
+        lambda tb, p: tb.alerts.channel(p, p.tenant, channel_id))
     return JsonResponse(channel_view(found))
 
 
@@ -125,7 +115,7 @@ async def get_channel(request: Request, channel_id: int) -> JsonResponse:
 async def change_channel(request: Request, channel_id: int,
                          body: ChannelChange) -> JsonResponse:
     context = request_context(request)
-    changed = await _run(request, lambda tb, p: tb.alerts.update_channel(
+    changed = await run_as(request, PERMISSION, lambda tb, p: tb.alerts.update_channel(
         p, p.tenant, channel_id, context, name=body.name, config=body.config))
     return JsonResponse(channel_view(changed))
 
@@ -133,7 +123,7 @@ async def change_channel(request: Request, channel_id: int,
 @router.delete("/channels/{channel_id}", summary="Delete an alert channel no rule uses")
 async def delete_channel(request: Request, channel_id: int) -> JsonResponse:
     context = request_context(request)
-    gone = await _run(request, lambda tb, p: tb.alerts.delete_channel(
+    gone = await run_as(request, PERMISSION, lambda tb, p: tb.alerts.delete_channel(
         p, p.tenant, channel_id, context))
     return JsonResponse(channel_view(gone))
 
@@ -143,7 +133,7 @@ async def delete_channel(request: Request, channel_id: int) -> JsonResponse:
              "it was delivered (`delivered`, and `error` when not). Audited.")
 async def test_channel(request: Request, channel_id: int) -> JsonResponse:
     context = request_context(request)
-    outcome = await _run(request, lambda tb, p: tb.alerts.send_test(
+    outcome = await run_as(request, PERMISSION, lambda tb, p: tb.alerts.send_test(
         p, p.tenant, channel_id, context))
     return JsonResponse({"delivered": outcome.delivered, "error": outcome.error,
                          "seconds": round(outcome.seconds, 3)})
@@ -156,7 +146,7 @@ async def list_rules(request: Request) -> JsonResponse:
     def work(tb: Trailbook, p: Principal) -> list[dict[str, Any]]:
         names = tb.alerts.channel_names(p.tenant)
         return [rule_json(r, names) for r in tb.alerts.rules(p, p.tenant)]
-    return JsonResponse({"rules": await _run(request, work)})
+    return JsonResponse({"rules": await run_as(request, PERMISSION, work)})
 
 
 @router.post("/rules", status_code=201, summary="Add an alert rule")
@@ -167,7 +157,7 @@ async def add_rule(request: Request, body: NewRule) -> JsonResponse:
         spec = RuleSpec(**{**body.model_dump(), "channels": tuple(body.channels)})
         made = tb.alerts.add_rule(p, p.tenant, spec, context)
         return rule_json(made, tb.alerts.channel_names(p.tenant))
-    return JsonResponse(await _run(request, work), status_code=201)
+    return JsonResponse(await run_as(request, PERMISSION, work), status_code=201)
 
 
 @router.get("/rules/{rule_id}", summary="One alert rule")
@@ -175,7 +165,7 @@ async def get_rule(request: Request, rule_id: int) -> JsonResponse:
     def work(tb: Trailbook, p: Principal) -> dict[str, Any]:
         return rule_json(tb.alerts.rule(p, p.tenant, rule_id),
                          tb.alerts.channel_names(p.tenant))
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 @router.patch("/rules/{rule_id}", summary="Change an alert rule (the fields sent)")
@@ -188,7 +178,7 @@ async def change_rule(request: Request, rule_id: int, body: RuleChange) -> JsonR
     def work(tb: Trailbook, p: Principal) -> dict[str, Any]:
         changed = tb.alerts.update_rule(p, p.tenant, rule_id, change, context)
         return rule_json(changed, tb.alerts.channel_names(p.tenant))
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 @router.delete("/rules/{rule_id}", summary="Delete an alert rule")
@@ -198,7 +188,7 @@ async def delete_rule(request: Request, rule_id: int) -> JsonResponse:
     def work(tb: Trailbook, p: Principal) -> dict[str, Any]:
         names = tb.alerts.channel_names(p.tenant)
         return rule_json(tb.alerts.delete_rule(p, p.tenant, rule_id, context), names)
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 # -- the outbox --------------------------------------------------------------
@@ -218,7 +208,7 @@ async def list_deliveries(
         return {"deliveries": [delivery_json(d, names) for d in found],
                 "counts": tb.alerts.counts(p, p.tenant),
                 "next": found[-1].id if len(found) == limit else None}
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 @router.get("/deliveries/{delivery_id}", summary="One alert delivery")
@@ -226,7 +216,7 @@ async def get_delivery(request: Request, delivery_id: str) -> JsonResponse:
     def work(tb: Trailbook, p: Principal) -> dict[str, Any]:
         return delivery_json(tb.alerts.delivery(p, p.tenant, delivery_id),
                              tb.alerts.channel_names(p.tenant))
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 @router.post("/deliveries/{delivery_id}/retry",
@@ -239,6 +229,6 @@ async def retry_delivery(request: Request, delivery_id: str) -> JsonResponse:
     def work(tb: Trailbook, p: Principal) -> dict[str, Any]:
         again = tb.alerts.retry(p, p.tenant, delivery_id, context)
         return delivery_json(again, tb.alerts.channel_names(p.tenant))
-    answer = await _run(request, work)
-    _tb(request).alert_runner.wake()
+    answer = await run_as(request, PERMISSION, work)
+    trailbook_of(request).alert_runner.wake()
     return JsonResponse(answer)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import ipaddress
 import secrets
+from collections.abc import Callable
+from typing import TypeVar
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -125,3 +127,19 @@ async def audit_denied(request: Request, refused: Forbidden) -> None:
     await run_in_threadpool(
         tb.audit.access, principal, request_context(request), "access.denied", "permission",
         result="failure", severity="warning", reason=refused.one_line(), metadata=metadata)
+
+
+T = TypeVar("T")
+
+
+def trailbook_of(request: Request) -> Trailbook:
+    tb: Trailbook = request.app.state.trailbook
+    return tb
+
+
+async def run_as(request: Request, permission: str,
+                 work: Callable[[Trailbook, Principal], T]) -> T:
+    """Sign the caller in, requiring ``permission``; then run ``work`` with the service
+    and the caller, off the event loop (the service layer blocks)."""
+    principal = await authenticate(request, permission)
+    return await run_in_threadpool(work, trailbook_of(request), principal)

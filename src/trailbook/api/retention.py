@@ -8,14 +8,12 @@ A policy's category goes in the path: a category of the tenant, or the default a
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field
 
-from trailbook.api.auth import authenticate, request_context
+from trailbook.api.auth import request_context, run_as
 from trailbook.api.render import JsonResponse
 from trailbook.service.access.principal import Principal
 from trailbook.service.app import Trailbook
@@ -54,14 +52,6 @@ class HoldRelease(BaseModel):
                         "characters)")
 
 
-def _tb(request: Request) -> Trailbook:
-    tb: Trailbook = request.app.state.trailbook
-    return tb
-
-
-async def _run(request: Request, work: Callable[[Trailbook, Principal], T]) -> T:
-    principal = await authenticate(request, PERMISSION)
-    return await run_in_threadpool(work, _tb(request), principal)
 
 
 # -- policies ----------------------------------------------------------------
@@ -76,7 +66,7 @@ async def list_policies(request: Request) -> JsonResponse:
         found = tb.retention_rules.list_policies(p, p.tenant)
         return {"policies": [policy_view(x) for x in found],
                 "categories": categories_view(p.tenant, found)}
-    return JsonResponse(await _run(request, work))
+    return JsonResponse(await run_as(request, PERMISSION, work))
 
 
 @router.put("/policies/{category}", summary="Set how long a category's events are kept",
@@ -85,7 +75,7 @@ async def list_policies(request: Request) -> JsonResponse:
             "their own. Audited as `retention.policy.set`.")
 async def set_policy(request: Request, category: str, body: PolicyChange) -> JsonResponse:
     context = request_context(request)
-    made = await _run(request, lambda tb, p: tb.retention_rules.set_policy(
+    made = await run_as(request, PERMISSION, lambda tb, p: tb.retention_rules.set_policy(
         p, p.tenant, category, body.keep_days, context))
     return JsonResponse(policy_view(made))
 
@@ -96,7 +86,7 @@ async def set_policy(request: Request, category: str, body: PolicyChange) -> Jso
                "`retention.policy.delete`.")
 async def delete_policy(request: Request, category: str) -> JsonResponse:
     context = request_context(request)
-    gone = await _run(request, lambda tb, p: tb.retention_rules.delete_policy(
+    gone = await run_as(request, PERMISSION, lambda tb, p: tb.retention_rules.delete_policy(
         p, p.tenant, category, context))
     return JsonResponse(policy_view(gone))
 
@@ -109,7 +99,7 @@ async def list_holds(
     include_released: Annotated[bool, Query(description="also the released ones "
                                             "(their history)")] = True,
 ) -> JsonResponse:
-    found = await _run(request, lambda tb, p: tb.retention_rules.list_holds(
+    found = await run_as(request, PERMISSION, lambda tb, p: tb.retention_rules.list_holds(
         p, p.tenant, include_released))
     return JsonResponse({"holds": [hold_view(h) for h in found]})
 
@@ -119,14 +109,15 @@ async def list_holds(
              "purged while the hold is active. Audited as `retention.hold.create`.")
 async def create_hold(request: Request, body: NewHold) -> JsonResponse:
     context = request_context(request)
-    made = await _run(request, lambda tb, p: tb.retention_rules.create_hold(
+    made = await run_as(request, PERMISSION, lambda tb, p: tb.retention_rules.create_hold(
         p, p.tenant, body.name, body.query, body.reason, context))
     return JsonResponse(hold_view(made), status_code=201)
 
 
 @router.get("/holds/{hold_id}", summary="One legal hold")
 async def get_hold(request: Request, hold_id: str) -> JsonResponse:
-    found = await _run(request, lambda tb, p: tb.retention_rules.hold(p, p.tenant, hold_id))
+    found = await run_as(request, PERMISSION,
+        lambda tb, p: tb.retention_rules.hold(p, p.tenant, hold_id))
     return JsonResponse(hold_view(found))
 
 
@@ -136,7 +127,7 @@ async def get_hold(request: Request, hold_id: str) -> JsonResponse:
              "Audited as `retention.hold.release`.")
 async def release_hold(request: Request, hold_id: str, body: HoldRelease) -> JsonResponse:
     context = request_context(request)
-    released = await _run(request, lambda tb, p: tb.retention_rules.release_hold(
+    released = await run_as(request, PERMISSION, lambda tb, p: tb.retention_rules.release_hold(
         p, p.tenant, hold_id, body.reason, context))
     return JsonResponse(hold_view(released))
 
@@ -145,7 +136,8 @@ async def release_hold(request: Request, hold_id: str, body: HoldRelease) -> Jso
 
 @router.get("/runs", summary="The tenant's recent purge runs, newest first")
 async def list_runs(request: Request) -> JsonResponse:
-    found = await _run(request, lambda tb, p: [r.as_dict() for r in tb.retention.runs(p)])
+    found = await run_as(request, PERMISSION,
+        lambda tb, p: [r.as_dict() for r in tb.retention.runs(p)])
     return JsonResponse({"runs": found})
 
 
@@ -154,5 +146,6 @@ async def list_runs(request: Request) -> JsonResponse:
              "held, and records the purge (see docs/retention.md).")
 async def run_now(request: Request) -> JsonResponse:
     context = request_context(request)
-    report = await _run(request, lambda tb, p: tb.retention.run_for(p, context).as_dict())
+    report = await run_as(request, PERMISSION,
+        lambda tb, p: tb.retention.run_for(p, context).as_dict())
     return JsonResponse(report)
