@@ -9,11 +9,11 @@ changes, so they are not audited; a search they run is, as any search is."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 
 from trailbook.errors import ErrorDetail, Forbidden, NotFound, ValidationFailed, field_error
+from trailbook.model.text_rules import bad_characters
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.query.filters import EventFilter
 from trailbook.query.language import MAX_QUERY, combine
@@ -34,24 +34,12 @@ Params = dict[str, list[str]]
 _QUERY_SPACE = frozenset("\t\n\r")
 
 
-def _bad_characters(text: str, allowed: frozenset[str] = frozenset()) -> str | None:
-    """Why ``text`` cannot be kept, or None: control characters (but ``allowed``) and
-    lone surrogates (not Unicode)."""
-    for char in text:
-        category = unicodedata.category(char)
-        if category == "Cs":
-            return "not valid Unicode (a lone surrogate)"
-        if char not in allowed and (category == "Cc" or char in "\u2028\u2029"):
-            return f"control characters are not allowed (found U+{ord(char):04X})"
-    return None
-
-
 def clean_name(raw: str) -> str:
     name = raw.strip()
     if not 1 <= len(name) <= MAX_NAME:
         raise field_error("name", f"a name is 1-{MAX_NAME} characters (after trimming "
                                   f"spaces); this is {len(name):,}")
-    problem = _bad_characters(name)
+    problem = bad_characters(name)
     if problem:
         raise field_error("name", problem)
     return name
@@ -62,7 +50,7 @@ def clean_query(raw: str) -> str:
     if len(query) > MAX_QUERY:
         raise field_error("query", f"a query is at most {MAX_QUERY:,} characters; this is "
                                    f"{len(query):,}")
-    problem = _bad_characters(query, _QUERY_SPACE)
+    problem = bad_characters(query, _QUERY_SPACE)
     if problem:
         raise field_error("query", problem)
     return query
@@ -89,7 +77,7 @@ def clean_params(raw: ParamsIn) -> Params:
                 continue
             if len(value) > MAX_VALUE:
                 raise field_error(key, f"a value is at most {MAX_VALUE:,} characters")
-            problem = _bad_characters(value)
+            problem = bad_characters(value)
             if problem:
                 raise field_error(key, problem)
             kept.append(value)

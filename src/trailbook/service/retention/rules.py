@@ -14,7 +14,6 @@ no caller (the run is the server's own)."""
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -29,6 +28,7 @@ from trailbook.errors import (
     field_error,
 )
 from trailbook.model.limits import DEFAULT_CATEGORIES, MAX_REASON
+from trailbook.model.text_rules import bad_characters
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.query.filters import EventFilter
 from trailbook.query.language import parse_query, tokenize
@@ -98,16 +98,6 @@ def _who(principal: Principal | None) -> str:
     return principal.label
 
 
-def _problem(text: str) -> str | None:
-    for char in text:
-        kind = unicodedata.category(char)
-        if kind == "Cs":
-            return "not valid Unicode (a lone surrogate)"
-        if char not in _TEXT_SPACE and (kind == "Cc" or char in "\u2028\u2029"):
-            return f"control characters are not allowed (found U+{ord(char):04X})"
-    return None
-
-
 def clean_reason(raw: object, field: str = "reason") -> str:
     """A reason as kept: trimmed, 1-1,000 characters, no control characters (but line
     breaks and tabs)."""
@@ -119,7 +109,7 @@ def clean_reason(raw: object, field: str = "reason") -> str:
     if len(reason) > MAX_REASON:
         raise field_error(field, f"a reason is at most {MAX_REASON:,} characters; this is "
                                  f"{len(reason):,}")
-    problem = _problem(reason)
+    problem = bad_characters(reason, _TEXT_SPACE)
     if problem:
         raise field_error(field, problem)
     return reason
