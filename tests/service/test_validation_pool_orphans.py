@@ -1,6 +1,5 @@
 """The bulk-ingest worker processes end when the process that made them is killed,
-instead of waiting forever on their queue (they hold both of its ends) and keeping
-the forkserver alive with them."""
+instead of waiting forever for work and keeping the forkserver alive with them."""
 
 from __future__ import annotations
 
@@ -18,7 +17,7 @@ from trailbook.service.validation_pool import ValidationPool
 pool = ValidationPool(2)
 info = TenantInfo(1, "t", frozenset({"access"}))
 list(pool.prepare(info, [[b'{"action":"a.b","actor":{"id":"u"}}']] * 4))
-print(" ".join(str(pid) for pid in pool._executor._processes), flush=True)
+print(" ".join(str(pid) for pid in pool.pids), flush=True)
 time.sleep(600)
 """
 
