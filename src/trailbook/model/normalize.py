@@ -175,8 +175,14 @@ class _Bad(Exception):
         self.reason = reason
 
 
+_UNSET = msgspec.UNSET
+
+
 def _check_server_fields(event: EventIn, prefix: str) -> None:
-    sent = [name for name in SERVER_FIELDS if getattr(event, name) is not msgspec.UNSET]
+    if (event.id is _UNSET and event.tenant is _UNSET and event.seq is _UNSET
+            and event.received_at is _UNSET and event.hash is _UNSET):
+        return  # the usual case, without a list and five getattr calls
+    sent = [name for name in SERVER_FIELDS if getattr(event, name) is not _UNSET]
     if sent:
         raise ValidationFailed(
             "some fields are assigned by the server and must not be sent",

@@ -70,10 +70,17 @@ def _multi_insert(table: str, columns: str, rows: int) -> str:
 
 def _insert_rows(conn: sqlite3.Connection, table: str, columns: str,
                  rows: list[tuple[object, ...]]) -> None:
-    for start in range(0, len(rows), ROWS_PER_STATEMENT):
-        chunk = rows[start:start + ROWS_PER_STATEMENT]
-        conn.execute(_multi_insert(table, columns, len(chunk)),
-                     [value for row in chunk for value in row])
+    _insert_values(conn, table, columns, [value for row in rows for value in row])
+
+
+def _insert_values(conn: sqlite3.Connection, table: str, columns: str,
+                   values: list[object]) -> None:
+    """Insert rows given as one flat list of their values, column after column."""
+    width = columns.count(",") + 1
+    step = ROWS_PER_STATEMENT * width
+    for start in range(0, len(values), step):
+        chunk = values[start:start + step]
+        conn.execute(_multi_insert(table, columns, len(chunk) // width), chunk)
 
 
 def path_from_url(url: str) -> Path:
@@ -311,8 +318,9 @@ class SQLiteStore:
         sealed: list[tuple[int, int, bytes, bytes]],
         slots: dict[int, int],
     ) -> None:
-        event_rows: list[tuple[object, ...]] = []
-        fts_rows: list[tuple[object, ...]] = []
+        # Flat lists of values, as the multi-row INSERTs bind them.
+        event_values: list[object] = []
+        fts_values: list[object] = []
         for index, seq, canonical, chain_hash in sealed:
             event = events[index]
             base = event.occurred_us * SLOTS_PER_MICROSECOND
@@ -322,14 +330,14 @@ class SQLiteStore:
                 slot = slots.get(base, 0)
             slots[base] = slot + 1
             pos = base + slot
-            event_rows.append((
+            event_values += (
                 pos, tenant_id, seq, event.id_bytes, event.category, event.action,
                 event.idempotency_key, event.idempotency_digest, chain_hash, canonical,
-            ))
+            )
             terms = event.terms
-            fts_rows.append((pos, terms.body, terms.actor, terms.target, terms.keys))
-        _insert_rows(conn, "events", _EVENT_COLUMNS, event_rows)
-        _insert_rows(conn, "events_fts", _FTS_COLUMNS, fts_rows)
+            fts_values += (pos, terms.body, terms.actor, terms.target, terms.keys)
+        _insert_values(conn, "events", _EVENT_COLUMNS, event_values)
+        _insert_values(conn, "events_fts", _FTS_COLUMNS, fts_values)
 
     # -- events: retention ---------------------------------------------------
 
