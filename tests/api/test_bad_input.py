@@ -304,6 +304,8 @@ def at_limit_and_over() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]
          minimal_event(metadata={"n": -MAX_SAFE - 1}), "metadata.n"),
         ("int in a list", minimal_event(metadata={"l": [1, MAX_SAFE]}),
          minimal_event(metadata={"l": [1, 2**64]}), "metadata.l[1]"),
+        ("metadata key", minimal_event(metadata={"l": [{"k" * 128: 1}]}),
+         minimal_event(metadata={"l": [{"k" * 129: 1}]}), "metadata.l[0]." + "k" * 20 + "…"),
         ("int in a change", minimal_event(changes=[{"field": "f", "new": MAX_SAFE}]),
          minimal_event(changes=[{"field": "f", "new": 2**53}]), "changes[0].new"),
         ("actor id", minimal_event(actor={"id": "i" * 256}),

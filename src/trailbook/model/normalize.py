@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from hashlib import sha256
-from typing import Any
+from typing import Any, NoReturn
 
 import msgspec
 import orjson
@@ -135,7 +135,11 @@ def translate_decode_error(exc: msgspec.MsgspecError, *, batch: bool) -> Trailbo
 
 class _FreeJson:
     """Checks free JSON (metadata, change values): depth, key sizes, numbers, and
-    collects the text that full-text search should find."""
+    collects the text that full-text search should find.
+
+    Walked first without paths (``path`` None): building a path string for every
+    value cost more than the checks. Only when that finds a fault is the event walked
+    again with paths, to name the field (``_free_json``)."""
 
     __slots__ = ("exact", "texts")
 
@@ -143,7 +147,7 @@ class _FreeJson:
         self.exact = False
         self.texts: list[str] = []
 
-    def walk(self, value: Any, path: str, depth: int) -> None:
+    def walk(self, value: Any, path: str | None, depth: int) -> None:
         if isinstance(value, str):
             if value:
                 self.texts.append(value)
@@ -151,27 +155,49 @@ class _FreeJson:
             return
         elif isinstance(value, int):
             if not -L.MAX_SAFE_INTEGER <= value <= L.MAX_SAFE_INTEGER:
-                raise _Bad(path, f"integers must lie within ±{L.MAX_SAFE_INTEGER} (I-JSON)")
+                _fault(path, f"integers must lie within ±{L.MAX_SAFE_INTEGER} (I-JSON)")
         elif isinstance(value, float):
             if not math.isfinite(value):
-                raise _Bad(path, "numbers must be finite")
+                _fault(path, "numbers must be finite")
             self.exact = True
         elif isinstance(value, dict):
             if depth >= L.MAX_METADATA_DEPTH:
-                raise _Bad(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
+                _fault(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
             for key, item in value.items():
                 if len(key) > L.MAX_METADATA_KEY:
-                    raise _Bad(
-                        f"{path}.{key[:20]}…", f"keys are at most {L.MAX_METADATA_KEY} characters"
-                    )
+                    _fault(path and f"{path}.{key[:20]}…",
+                           f"keys are at most {L.MAX_METADATA_KEY} characters")
                 if not key.isascii():
                     self.exact = True
-                self.walk(item, f"{path}.{key}", depth + 1)
+                self.walk(item, path and f"{path}.{key}", depth + 1)
         elif isinstance(value, list):
             if depth >= L.MAX_METADATA_DEPTH:
-                raise _Bad(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
+                _fault(path, f"nested deeper than {L.MAX_METADATA_DEPTH} levels")
             for index, item in enumerate(value):
-                self.walk(item, f"{path}[{index}]", depth + 1)
+                self.walk(item, path and f"{path}[{index}]", depth + 1)
+
+
+class _Unnamed(Exception):
+    """A fault found by a walk without paths: walk again to name it."""
+
+
+def _fault(path: str | None, reason: str) -> NoReturn:
+    if path is None:
+        raise _Unnamed(reason)
+    raise _Bad(path, reason)
+
+
+def _free_json(event: EventIn, named: bool) -> tuple[_FreeJson, int]:
+    """The free JSON of ``event`` checked: its texts (changes' values first, then
+    the metadata's from the returned index on) and whether floats or non-ASCII keys
+    need the exact canonical form."""
+    free = _FreeJson()
+    for index, change in enumerate(event.changes):
+        free.walk(change.old, f"changes[{index}].old" if named else None, 1)
+        free.walk(change.new, f"changes[{index}].new" if named else None, 1)
+    metadata_text_start = len(free.texts)
+    free.walk(event.metadata, "metadata" if named else None, 0)
+    return free, metadata_text_start
 
 
 class _Bad(Exception):
@@ -257,18 +283,16 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
             country = src.country.upper()
         source_doc = {"ip": ip, "user_agent": src.user_agent, "country": country}
 
-    free = _FreeJson()
-    changes = []
-    for index, change in enumerate(event.changes):
-        free.walk(change.old, f"changes[{index}].old", 1)
-        free.walk(change.new, f"changes[{index}].new", 1)
-        changes.append({"field": change.field, "old": change.old, "new": change.new})
+    try:
+        free, metadata_text_start = _free_json(event, named=False)
+    except _Unnamed:
+        _free_json(event, named=True)  # raises _Bad, naming the field
+        raise
+    changes = [{"field": c.field, "old": c.old, "new": c.new} for c in event.changes]
     if changes:
         size = len(msgspec.json.encode(changes))
         if size > L.MAX_CHANGES_BYTES:
             raise _Bad("changes", f"{size} bytes; at most {L.MAX_CHANGES_BYTES}")
-    metadata_text_start = len(free.texts)
-    free.walk(event.metadata, "metadata", 0)
     if event.metadata:
         size = len(msgspec.json.encode(event.metadata))
         if size > L.MAX_METADATA_BYTES:
