@@ -105,15 +105,15 @@ def test_a_worker_killed_mid_export_costs_nothing_but_speed(pool: PagePool) -> N
     for index, page in enumerate(pages):
         seqs = list(range(index * 100, index * 100 + len(page)))
         if index == 5:
-            os.kill(made._worker._process.pid, signal.SIGKILL)
-            made._worker._process.join(5)
+            os.kill(made._worker.process.pid, signal.SIGKILL)
+            made._worker.process.join(5)
         out += [(p.seqs, p.made, p.digests) for p in made.add(seqs, page, None)]
     out += [(p.seqs, p.made, p.digests) for p in made.finish()]
     made.close()
     assert out == alone
     assert pool._idle == [] and pool._lent == 0  # the dead worker was not kept
     replacement = pool.lease()  # a fresh one starts for the next export
-    assert replacement is not None and replacement._process.is_alive()
+    assert replacement is not None and replacement.process.is_alive()
     pool.give_back(replacement)
 
 
@@ -138,7 +138,7 @@ def test_the_exporting_thread_makes_pages_itself_when_the_worker_is_behind(
     assert made._worker is not None
     worker = made._worker
     out = []
-    os.kill(worker._process.pid, signal.SIGSTOP)  # the worker falls behind
+    os.kill(worker.process.pid, signal.SIGSTOP)  # the worker falls behind
     try:
         for index, page in enumerate(pages):
             seqs = list(range(index * 40, (index + 1) * 40))
@@ -148,7 +148,7 @@ def test_the_exporting_thread_makes_pages_itself_when_the_worker_is_behind(
         assert len(here) == MAX_PENDING - AHEAD  # the rest were made here meanwhile
         assert out == []  # nothing leaves before the worker's pages, which come first
     finally:
-        os.kill(worker._process.pid, signal.SIGCONT)
+        os.kill(worker.process.pid, signal.SIGCONT)
     out += [(p.seqs, p.made, p.digests) for p in made.finish()]
     made.close()
     assert out == alone

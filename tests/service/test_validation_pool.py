@@ -66,7 +66,7 @@ def test_a_killed_worker_costs_only_speed(caplog: pytest.LogCaptureFixture) -> N
             time.sleep(0.05)
         got += [_shape(b) for b in stream]
     assert got == expected
-    assert "validation worker lost" in caplog.text
+    assert "validating its batch here" in caplog.text
 
 
 def test_an_abandoned_stream_closes_without_hanging() -> None:
@@ -81,3 +81,15 @@ def test_an_abandoned_stream_closes_without_hanging() -> None:
     pool.close()
     assert time.monotonic() - started < 20
     assert all(_gone(pid) for pid in pids)
+
+
+def test_a_batch_the_worker_cannot_do_is_done_here_and_raises_the_real_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not bad input (that comes back as errors) but a fault: a line that is not
+    bytes. The worker reports it; the caller validates the batch itself, and raises
+    what that raises."""
+    good = _batches(1, 5)[0]
+    with ValidationPool(1) as pool, pytest.raises(TypeError):
+        list(pool.prepare(INFO, [good, [12345], good]))  # type: ignore[list-item]
+    assert "validation worker: TypeError" in caplog.text

@@ -9,19 +9,14 @@ warm. Errors travel back too, with the index of the line in its batch."""
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import itertools
 import logging
 import multiprocessing
-import queue
-import threading
 from collections import deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from types import TracebackType
-from typing import Any
 
 import msgspec
 
@@ -31,9 +26,9 @@ from trailbook.model.normalize import TenantInfo, normalize_event, translate_dec
 from trailbook.model.prepared import PreparedEvent, decode_prepared, encode_prepared
 from trailbook.model.timefmt import now_us
 from trailbook.runtime import tune_for_throughput
+from trailbook.service.pipe_worker import PipeWorker, WorkerLost
 
 _line_decoder = msgspec.json.Decoder(EventIn)
-PIPE_BYTES = 1 << 20  # room in each pipe (Linux's default limit for one)
 log = logging.getLogger("trailbook.ingest")
 
 
@@ -82,10 +77,6 @@ def _validate(
     return PreparedBatch(prepared, errors, size)
 
 
-class WorkerLost(Exception):
-    """A worker process ended, or could not validate a batch."""
-
-
 def _serve(jobs: Connection, results: Connection) -> None:
     """A worker process: validate each batch it is sent, in order, until told to stop.
     A result is a small header (the errors, the batch size) and then the prepared
@@ -110,99 +101,38 @@ def _serve(jobs: Connection, results: Connection) -> None:
         try:
             results.send((True, (batch.errors, batch.size)))
             results.send_bytes(data)
-        except (BrokenPipeError, OSError):  # the caller stopped listening
+        except OSError:  # the caller stopped listening
             return
-
-
-def _roomier(conn: Connection) -> None:
-    """Pipes of 1 MiB instead of 64 KiB: a batch's few megabytes cross in a few writes,
-    not in a hundred hand-overs between the processes."""
-    with contextlib.suppress(OSError, AttributeError):
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-
-
-class _Worker:
-    """One worker process and its two pipes. Jobs are written by a thread of their own
-    (the caller never waits for the worker to read); results are read by the caller,
-    in order."""
-
-    def __init__(self, context: Any) -> None:
-        jobs_in, self._jobs = context.Pipe(duplex=False)
-        self._results, results_out = context.Pipe(duplex=False)
-        _roomier(self._jobs)
-        _roomier(self._results)
-        self.process = context.Process(target=_serve, args=(jobs_in, results_out),
-                                       name="trailbook-validate", daemon=True)
-        self.process.start()
-        jobs_in.close()
-        results_out.close()
-        self._outbox: queue.SimpleQueue[Job | None] = queue.SimpleQueue()
-        self._sender = threading.Thread(target=self._send, name="validate-feed", daemon=True)
-        self._sender.start()
-        self.lost = False
-
-    def _send(self) -> None:
-        while True:
-            job = self._outbox.get()
-            try:
-                self._jobs.send(job)
-            except (OSError, ValueError):
-                self.lost = True
-                return
-            if job is None:
-                return
-
-    def submit(self, job: Job) -> None:
-        self._outbox.put(job)
-
-    def take(self) -> PreparedBatch:
-        """The oldest outstanding batch, validated; ``WorkerLost`` if it cannot come."""
-        if self.lost:
-            raise WorkerLost("the worker process ended")
-        try:
-            ok, value = self._results.recv()
-            if not ok:
-                raise WorkerLost(value)
-            errors, size = value
-            data = self._results.recv_bytes()
-        except (EOFError, OSError, ValueError) as exc:
-            self.lost = True
-            raise WorkerLost(f"the worker process ended ({exc or type(exc).__name__})") from None
-        return PreparedBatch(decode_prepared(data), errors, size)
-
-    def stop(self) -> None:
-        self._outbox.put(None)
-        self._results.close()  # a worker still sending gets a broken pipe and ends
-        self._sender.join(5)
-        self.process.join(5)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join(5)
-        self._jobs.close()
-
 
 
 Job = tuple[TenantInfo, list[bytes], int]  # (tenant, lines, receive time)
 
 
+def _read_batch(results: Connection) -> PreparedBatch:
+    ok, value = results.recv()
+    if not ok:
+        raise WorkerLost(value)
+    errors, size = value
+    return PreparedBatch(decode_prepared(results.recv_bytes()), errors, size)
+
+
 class ValidationPool:
     """Worker processes that validate batches of lines; results come back in order.
 
-    Each worker has a pipe for jobs and one for results, read by the caller's own
-    thread when it wants the next batch. (``ProcessPoolExecutor`` was measured here
-    first: its helper threads in the caller wait for the GIL while the writer works,
-    and carrying each batch's ~8 MB through 64 KiB pipes took ~40 ms of hand-overs.)
-    At most two batches per worker are in flight, so memory stays bounded however
-    long the stream is. A worker that ends, or fails on a batch, costs only speed: the
-    caller validates that batch itself (and raises what it raises) and goes on
-    without that worker."""
+    Workers are ``PipeWorker``s: a batch's ~8 MB of results crosses 1 MiB pipes as
+    raw MessagePack, read by the writer's own thread when it wants the next batch
+    (through ``ProcessPoolExecutor`` it was pickled, carried by helper threads that
+    waited for the GIL, and took ~40 ms of hand-overs). At most two batches per
+    worker are in flight, so memory stays bounded however long the stream is. A
+    worker that ends, or fails on a batch, costs only speed: the caller validates
+    that batch itself (and raises what it raises) and goes on without that worker."""
 
     def __init__(self, processes: int) -> None:
         if processes < 1:
             raise ValueError("a validation pool needs at least one process")
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        self._workers = [_Worker(context) for _ in range(processes)]
+        multiprocessing.get_context("forkserver").set_forkserver_preload([__name__])
+        self._workers = [PipeWorker(_serve, "trailbook-validate")
+                         for _ in range(processes)]
         self._ahead = 2 * processes
 
     @property
@@ -222,11 +152,11 @@ class ValidationPool:
             worker.stop()
 
     def prepare(self, info: TenantInfo, batches: Iterable[list[bytes]]) -> Iterator[PreparedBatch]:
-        pending: deque[tuple[_Worker | None, Job]] = deque()
+        pending: deque[tuple[PipeWorker | None, Job]] = deque()
         turn = itertools.cycle(self._workers)
         for lines in batches:
             job = (info, lines, now_us())
-            worker: _Worker | None = next(turn)
+            worker: PipeWorker | None = next(turn)
             if worker is not None and worker.lost:
                 worker = next((w for w in self._workers if not w.lost), None)
             if worker is not None:
@@ -238,12 +168,13 @@ class ValidationPool:
             yield self._take(*pending.popleft())
 
     @staticmethod
-    def _take(worker: _Worker | None, job: Job) -> PreparedBatch:
+    def _take(worker: PipeWorker | None, job: Job) -> PreparedBatch:
         if worker is not None:
             try:
-                return worker.take()
+                batch: PreparedBatch = worker.receive(_read_batch)
+                return batch
             except WorkerLost as lost:
-                log.warning("validation worker lost, validating here: %s", lost)
+                log.warning("validation worker: %s; validating its batch here", lost)
         return prepare_lines(*job)
 
 

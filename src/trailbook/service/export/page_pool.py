@@ -16,16 +16,15 @@ pages are made again here."""
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import logging
-import multiprocessing
-import queue
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
+
+from trailbook.service.pipe_worker import PipeWorker, WorkerLost
 
 log = logging.getLogger("trailbook.export")
 
@@ -38,11 +37,6 @@ Made = tuple[bytes, bytes]
 
 AHEAD = 3  # pages given to a worker before the exporting thread makes one itself
 MAX_PENDING = 8  # pages read ahead of the oldest one not yet made: bounds the memory
-PIPE_BYTES = 1 << 20  # room in each pipe, so that a page crosses it in one write
-
-
-class WorkerLost(Exception):
-    """The worker process died or could not make a page."""
 
 
 def _serve(jobs: Connection, results: Connection) -> None:
@@ -59,57 +53,35 @@ def _serve(jobs: Connection, results: Connection) -> None:
             made = (True, maker(*args))
         except Exception as exc:  # made again by the exporting thread, which then raises
             made = (False, f"{type(exc).__name__}: {exc}")
-        results.send(made)
+        try:
+            results.send(made)
+        except OSError:  # the exporting process stopped listening
+            return
 
 
-def _roomier(conn: Connection) -> None:
-    with contextlib.suppress(OSError, AttributeError):
-        fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
+def _read_page(results: Connection) -> Made:
+    ok, value = results.recv()
+    if not ok:
+        raise WorkerLost(value)
+    made: Made = value
+    return made
 
 
-class _Worker:
-    """One worker process and its two pipes. Jobs are written by a thread of their
-    own (a blocking write lets go of the GIL, and the exporting thread never waits on
-    the worker to read); results are read by the exporting thread, in order."""
+class _Worker(PipeWorker):
+    """A page worker, counting the pages it has not given back yet."""
 
     def __init__(self) -> None:
-        context = multiprocessing.get_context("forkserver")
-        jobs_in, self._jobs = context.Pipe(duplex=False)
-        self._results, results_out = context.Pipe(duplex=False)
-        _roomier(self._jobs)
-        _roomier(self._results)
-        self._process = context.Process(target=_serve, args=(jobs_in, results_out),
-                                        name="trailbook-export-pages", daemon=True)
-        self._process.start()
-        jobs_in.close()
-        results_out.close()
-        self._outbox: queue.SimpleQueue[tuple[PageMaker, tuple[Any, ...]] | None] = (
-            queue.SimpleQueue())
-        self._sender = threading.Thread(target=self._send, name="export-pages-feed",
-                                        daemon=True)
-        self._sender.start()
+        super().__init__(_serve, "trailbook-export-pages")
         self.outstanding = 0
-        self.lost = False
 
-    def _send(self) -> None:
-        while True:
-            job = self._outbox.get()
-            try:
-                self._jobs.send(job)
-            except (OSError, ValueError):
-                self.lost = True
-                return
-            if job is None:
-                return
-
-    def submit(self, maker: PageMaker, args: tuple[Any, ...]) -> None:
+    def submit_page(self, maker: PageMaker, args: tuple[Any, ...]) -> None:
         self.outstanding += 1
-        self._outbox.put((maker, args))
+        self.submit((maker, args))
 
     def ready(self) -> bool:
         """Whether the oldest outstanding page is made (or the worker is gone)."""
         try:
-            return self.outstanding > 0 and self._results.poll(0)
+            return self.outstanding > 0 and self.results.poll(0)
         except (OSError, ValueError):
             return True
 
@@ -117,14 +89,12 @@ class _Worker:
         """The oldest outstanding page, waiting for it; ``WorkerLost`` if it cannot
         come."""
         try:
-            ok, value = self._results.recv()
-        except (EOFError, OSError, ValueError) as exc:
-            self.lost = True
-            raise WorkerLost(f"the worker process ended ({exc or type(exc).__name__})") from None
+            made: Made = self.receive(_read_page)
+        except WorkerLost:
+            if not self.lost:  # the worker could not make the page: its answer was read
+                self.outstanding -= 1
+            raise
         self.outstanding -= 1
-        if not ok:
-            raise WorkerLost(value)
-        made: Made = value
         return made
 
     def drain(self) -> None:
@@ -132,16 +102,6 @@ class _Worker:
         while self.outstanding and not self.lost:
             with contextlib.suppress(WorkerLost):
                 self.take()
-
-    def stop(self) -> None:
-        self._outbox.put(None)
-        self._sender.join(5)
-        self._process.join(5)
-        if self._process.is_alive():
-            self._process.kill()
-            self._process.join(5)
-        self._jobs.close()
-        self._results.close()
 
 
 class PagePool:
@@ -235,7 +195,7 @@ class MadePages:
         page = _Pending(seqs, docs, hashes, written, None)
         worker = self._worker
         if worker is not None and worker.outstanding < AHEAD:
-            worker.submit(self._maker, (docs, hashes, self._zone, written, self._digests))
+            worker.submit_page(self._maker, (docs, hashes, self._zone, written, self._digests))
             self._with_worker.append(page)
         else:
             page.made = self._make(page)
