@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import multiprocessing
 import queue
 import threading
@@ -23,10 +24,15 @@ from collections.abc import Callable
 from multiprocessing.connection import Connection
 from typing import Any
 
+from trailbook.runtime import tune_for_throughput
+
 PIPE_BYTES = 1 << 20  # Linux's default limit for one pipe
 
-# The worker's main function: (its jobs, its results). It ends on EOF or a None job.
-Serve = Callable[[Connection, Connection], None]
+# How a worker answers one job: writes the answer to its results pipe.
+Answer = Callable[[Connection], None]
+# What a worker does with a job (a module-level function, so that it can be sent to
+# the worker process): the job done, and how to answer it.
+Work = Callable[[Any], Answer]
 
 
 class WorkerLost(Exception):
@@ -38,16 +44,41 @@ def _roomier(conn: Connection) -> None:
         fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-class PipeWorker:
-    """One worker process (forkserver) running ``serve``, and its two pipes."""
+def serve_jobs(jobs: Connection, results: Connection, work: Work) -> None:
+    """A worker process's loop: do each job it is sent, in order, and answer it. A job
+    that raises is answered ``(False, "Type: message")``, which the caller's reader
+    turns into ``WorkerLost`` (the caller then does the job itself, and raises what
+    that raises). Ends on the end of the jobs, a None job, or a caller that stopped
+    listening. Tuned like the writer (``runtime``)."""
+    tune_for_throughput()
+    while True:
+        try:
+            job = jobs.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            answer = work(job)
+        except Exception as exc:
+            failure = (False, f"{type(exc).__name__}: {exc}")
+            answer = functools.partial(Connection.send, obj=failure)
+        try:
+            answer(results)
+        except OSError:
+            return
 
-    def __init__(self, serve: Serve, name: str) -> None:
+
+class PipeWorker:
+    """One worker process (forkserver) doing ``work`` with each job, and its pipes."""
+
+    def __init__(self, work: Work, name: str) -> None:
         context = multiprocessing.get_context("forkserver")
         jobs_in, self._jobs = context.Pipe(duplex=False)
         self.results, results_out = context.Pipe(duplex=False)
         _roomier(self._jobs)
         _roomier(self.results)
-        self.process = context.Process(target=serve, args=(jobs_in, results_out),
+        self.process = context.Process(target=serve_jobs, args=(jobs_in, results_out, work),
                                        name=name, daemon=True)
         self.process.start()
         jobs_in.close()

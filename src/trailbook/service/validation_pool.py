@@ -25,8 +25,7 @@ from trailbook.model.event import EventIn
 from trailbook.model.normalize import TenantInfo, normalize_event, translate_decode_error
 from trailbook.model.prepared import PreparedEvent, decode_prepared, encode_prepared
 from trailbook.model.timefmt import now_us
-from trailbook.runtime import tune_for_throughput
-from trailbook.service.pipe_worker import PipeWorker, WorkerLost
+from trailbook.service.pipe_worker import Answer, PipeWorker, WorkerLost
 
 _line_decoder = msgspec.json.Decoder(EventIn)
 log = logging.getLogger("trailbook.ingest")
@@ -77,35 +76,21 @@ def _validate(
     return PreparedBatch(prepared, errors, size)
 
 
-def _serve(jobs: Connection, results: Connection) -> None:
-    """A worker process: validate each batch it is sent, in order, until told to stop.
-    A result is a small header (the errors, the batch size) and then the prepared
-    events as MessagePack, sent as raw bytes (no pickling of megabytes). The worker
-    holds only its own ends of the pipes, so when the process that made it ends
-    (even by SIGKILL) it reads the end of its jobs, or fails to send, and ends too."""
-    tune_for_throughput()
-    while True:
-        try:
-            job = jobs.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        try:
-            info, lines, received_us = job
-            batch = prepare_lines(info, lines, received_us)
-            data = encode_prepared(batch.events)
-        except Exception as exc:  # validated again by the caller, which then raises
-            results.send((False, f"{type(exc).__name__}: {exc}"))
-            continue
-        try:
-            results.send((True, (batch.errors, batch.size)))
-            results.send_bytes(data)
-        except OSError:  # the caller stopped listening
-            return
-
-
 Job = tuple[TenantInfo, list[bytes], int]  # (tenant, lines, receive time)
+
+
+def _validate_job(job: Job) -> Answer:
+    """A worker's job: one batch validated. The answer is a small header (the
+    errors, the batch size) and then the prepared events as MessagePack, sent as raw
+    bytes (no pickling of megabytes)."""
+    batch = prepare_lines(*job)
+    data = encode_prepared(batch.events)
+
+    def answer(results: Connection) -> None:
+        results.send((True, (batch.errors, batch.size)))
+        results.send_bytes(data)
+
+    return answer
 
 
 def _read_batch(results: Connection) -> PreparedBatch:
@@ -131,7 +116,7 @@ class ValidationPool:
         if processes < 1:
             raise ValueError("a validation pool needs at least one process")
         multiprocessing.get_context("forkserver").set_forkserver_preload([__name__])
-        self._workers = [PipeWorker(_serve, "trailbook-validate")
+        self._workers = [PipeWorker(_validate_job, "trailbook-validate")
                          for _ in range(processes)]
         self._ahead = 2 * processes
 

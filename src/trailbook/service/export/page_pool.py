@@ -16,6 +16,7 @@ pages are made again here."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections import deque
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any
 
-from trailbook.service.pipe_worker import PipeWorker, WorkerLost
+from trailbook.service.pipe_worker import Answer, PipeWorker, WorkerLost
 
 log = logging.getLogger("trailbook.export")
 
@@ -39,24 +40,11 @@ AHEAD = 3  # pages given to a worker before the exporting thread makes one itsel
 MAX_PENDING = 8  # pages read ahead of the oldest one not yet made: bounds the memory
 
 
-def _serve(jobs: Connection, results: Connection) -> None:
-    """The worker process: make each page it is sent, in order, until told to stop."""
-    while True:
-        try:
-            job = jobs.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        maker, args = job
-        try:
-            made = (True, maker(*args))
-        except Exception as exc:  # made again by the exporting thread, which then raises
-            made = (False, f"{type(exc).__name__}: {exc}")
-        try:
-            results.send(made)
-        except OSError:  # the exporting process stopped listening
-            return
+def _make_page(job: tuple[PageMaker, tuple[Any, ...]]) -> Answer:
+    """A worker's job: one page made."""
+    maker, args = job
+    made = (True, maker(*args))
+    return functools.partial(Connection.send, obj=made)
 
 
 def _read_page(results: Connection) -> Made:
@@ -71,7 +59,7 @@ class _Worker(PipeWorker):
     """A page worker, counting the pages it has not given back yet."""
 
     def __init__(self) -> None:
-        super().__init__(_serve, "trailbook-export-pages")
+        super().__init__(_make_page, "trailbook-export-pages")
         self.outstanding = 0
 
     def submit_page(self, maker: PageMaker, args: tuple[Any, ...]) -> None:
