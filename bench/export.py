@@ -82,7 +82,7 @@ def child(fmt: str, data: Path, verify: bool) -> None:
                    file_seconds=written_at - started, manifest_seconds=finished - written_at,
                    bytes=progress.bytes, manifest_bytes=progress.manifest.stat().st_size)
     # the worker process that made pages (CSV, XLSX), if one did: its peak counts too
-    worker_mb = sum(peak_rss_mb(w._process.pid) for w in tb.exports.pages._idle)
+    worker_mb = sum(peak_rss_mb(w.process.pid) for w in tb.exports.pages._idle)
     tb.close()
     out["peak_rss_mb"] = peak_rss_mb() + worker_mb
     if verify and fmt != "floor":
