@@ -24,7 +24,7 @@ from trailbook.model.timefmt import now_us
 from trailbook.query import terms as T
 from trailbook.service.demo import demo_events
 from trailbook.store.sqlite.migrations import known_migrations
-from trailbook.store.sqlite.store import _EVENT_COLUMNS, _FTS_COLUMNS, PAGE_SIZE, _insert_rows
+from trailbook.store.sqlite.store import _EVENT_COLUMNS, _FTS_COLUMNS, PAGE_SIZE, _insert_values
 
 Row = tuple[object, ...]
 SCHEMA = "\n".join(m.sql for m in known_migrations())  # the current schema
@@ -66,9 +66,11 @@ def run(label: str, rows: list[Row], fts: list[Row], *, schema: str = SCHEMA,
     started = time.perf_counter()
     for start in range(0, len(rows), 5000):
         conn.execute("BEGIN IMMEDIATE")
-        _insert_rows(conn, "events", _EVENT_COLUMNS, rows[start:start + 5000])
+        _insert_values(conn, "events", _EVENT_COLUMNS,
+                       [v for row in rows[start:start + 5000] for v in row])
         if fts_rows:
-            _insert_rows(conn, "events_fts", _FTS_COLUMNS, fts_rows[start:start + 5000])
+            _insert_values(conn, "events_fts", _FTS_COLUMNS,
+                           [v for row in fts_rows[start:start + 5000] for v in row])
         conn.execute("COMMIT")
     elapsed = time.perf_counter() - started
     size = os.path.getsize(os.path.join(folder, "x.db")) / len(rows)

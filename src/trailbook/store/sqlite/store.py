@@ -68,11 +68,6 @@ def _multi_insert(table: str, columns: str, rows: int) -> str:
     return f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([one] * rows)
 
 
-def _insert_rows(conn: sqlite3.Connection, table: str, columns: str,
-                 rows: list[tuple[object, ...]]) -> None:
-    _insert_values(conn, table, columns, [value for row in rows for value in row])
-
-
 def _insert_values(conn: sqlite3.Connection, table: str, columns: str,
                    values: list[object]) -> None:
     """Insert rows given as one flat list of their values, column after column."""
