@@ -1,5 +1,5 @@
 """Where a PostgreSQL append spends its time, per event: validation (done in worker
-processes in real ingest), building the COPY text in the writer, and the whole
+processes in real ingest), building the binary COPY in the writer, and the whole
 ``PostgresStore.append`` (lock, seal, COPY into the indexed month partition, commit).
 
     .venv/bin/python bench/postgres_append.py --database postgresql://postgres@127.0.0.1:5432/test
@@ -25,7 +25,7 @@ from trailbook.service.app import Trailbook
 from trailbook.service.demo import demo_events
 from trailbook.service.tenants import tenant_info
 from trailbook.settings import load_settings
-from trailbook.store.postgres.store import copy_text
+from trailbook.store.postgres.store import copy_rows
 
 
 def main() -> None:
@@ -51,7 +51,7 @@ def main() -> None:
             batches = [normalize_batch(raw[i:i + args.batch], info, now_us(), batch=True)
                        for i in range(0, n, args.batch)]
             validated = time.perf_counter()
-            # The COPY text alone, for events sealed on a chain of their own.
+            # The binary COPY alone, for events sealed on a chain of their own.
             prev, seq = GENESIS, 0
             for events in batches:
                 sealed = []
@@ -60,7 +60,7 @@ def main() -> None:
                     canonical, prev = seal(prev, seq, event.canonical_head,
                                            event.canonical_tail)
                     sealed.append((index, seq, canonical, prev))
-                copy_text(tenant.id, events, sealed, {})
+                copy_rows(tenant.id, events, sealed, {})
             texted = time.perf_counter()
             for events in batches:
                 tb.store.append(info, events)
@@ -71,7 +71,7 @@ def main() -> None:
     us = 1e6 / n
     print(f"`python bench/postgres_append.py --events {n}`: per event, "
           f"validation {(validated - started) * us:.1f} µs (in workers in real ingest); "
-          f"seal + COPY text {(texted - validated) * us:.1f} µs; whole append "
+          f"seal + COPY rows {(texted - validated) * us:.1f} µs; whole append "
           f"{(appended - texted) * us:.1f} µs ({n / (appended - texted):,.0f} events/s)")
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from trailbook.query.filters import EventFilter, IPNetwork
-from trailbook.query.tsvector import tsvector_text
+from trailbook.query.tsvector import tsvector_binary
 
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
 TENANT = "tn"
@@ -146,9 +146,9 @@ class EventTerms(msgspec.Struct, array_like=True, gc=False):
     actor: str
     target: str
     keys: str
-    # The same as a PostgreSQL tsvector literal, made only for a store that wants it
-    # (see ``trailbook.query.tsvector``); empty otherwise.
-    vector: str = ""
+    # The same as a PostgreSQL tsvector in binary form, made only for a store that
+    # wants it (see ``trailbook.query.tsvector``); empty otherwise.
+    vector: bytes = b""
 
 
 @lru_cache(maxsize=16_384)
@@ -229,7 +229,7 @@ def build_terms(
         keys=" ".join(keys),
     )
     if vector:
-        terms.vector = tsvector_text(terms)
+        terms.vector = tsvector_binary(terms)
     return terms
 
 

@@ -1,4 +1,4 @@
-"""An event's search terms as a PostgreSQL ``tsvector`` literal, made in Python.
+"""An event's search terms as a PostgreSQL ``tsvector``, made in Python.
 
 Words are cut and folded the same way for stored events and for queries, and the same
 way SQLite's ``unicode61 remove_diacritics 2`` tokenizer does (runs of letters and
@@ -8,11 +8,13 @@ body text C, exact-match key tokens (``terms``) D. Positions run on across the t
 columns with a gap between fields, so a phrase never spans two fields.
 
 Pure Python, no SQL: it runs where validation runs (in the ingest worker processes)
-when the store asks for it, and the PostgreSQL store only passes the text on."""
+when the store asks for it, and the PostgreSQL store only passes it on, in the binary
+form of a binary COPY."""
 
 from __future__ import annotations
 
 import re
+import struct
 import unicodedata
 from typing import TYPE_CHECKING
 
@@ -53,13 +55,23 @@ def words(text: str) -> list[str]:
             if len(w) * 4 <= MAX_WORD_BYTES or len(w.encode()) <= MAX_WORD_BYTES]
 
 
-def tsvector_text(terms: EventTerms) -> str:
-    """``terms`` as a tsvector literal, positions and weights included."""
-    positions: dict[str, list[str]] = {}
+# A position as PostgreSQL stores it (WordEntryPos): weight in the top two bits.
+_WEIGHT_BITS = {ACTOR: 3 << 14, TARGET: 2 << 14, BODY: 1 << 14, KEYS: 0}
+_WEIGHT_LETTER = {bits: letter for letter, bits in _WEIGHT_BITS.items()}
+_POSITION_MASK = 0x3FFF
+_KEY_POSITION = 1 | _WEIGHT_BITS[KEYS]  # text positions start at 2
+
+
+def lexemes(terms: EventTerms) -> dict[str, list[int]]:
+    """Each lexeme of ``terms`` and its positions (WordEntryPos: position and weight
+    bits), increasing, each position once (the highest weight kept), as PostgreSQL
+    would read them from a literal."""
+    positions: dict[str, list[int]] = {}
     position = 0
     for column, weight in ((terms.actor, ACTOR), (terms.target, TARGET), (terms.body, BODY)):
         if not column:
             continue
+        bits = _WEIGHT_BITS[weight]
         position += 1  # the gap before each field
         for word in _raw_words(column):
             if word == FIELD_BREAK_WORD:
@@ -71,10 +83,38 @@ def tsvector_text(terms: EventTerms) -> str:
             if seen is None:
                 if len(word) * 4 > MAX_WORD_BYTES and len(word.encode()) > MAX_WORD_BYTES:
                     continue
-                positions[word] = [f"{position}{weight}"]
+                positions[word] = [position | bits]
+            elif seen[-1] & _POSITION_MASK == position:  # a word repeated at the cap
+                seen[-1] = position | max(bits, seen[-1] & ~_POSITION_MASK)
             elif len(seen) < MAX_POSITIONS_PER_WORD:
-                seen.append(f"{position}{weight}")
-    out = [f"'{word}':{','.join(dict.fromkeys(places))}" for word, places in positions.items()]
+                seen.append(position | bits)
     # Key tokens are letters and digits only; one position is enough for them.
-    out.extend(f"'{key}':1{KEYS}" for key in dict.fromkeys(terms.keys.split()))
-    return " ".join(out)
+    for key in terms.keys.split():
+        seen = positions.get(key)
+        if seen is None:
+            positions[key] = [_KEY_POSITION]
+        elif seen[0] != _KEY_POSITION:  # a text word that is also a key token
+            if len(seen) >= MAX_POSITIONS_PER_WORD:
+                seen.pop()
+            seen.insert(0, _KEY_POSITION)
+    return positions
+
+
+def tsvector_text(terms: EventTerms) -> str:
+    """``terms`` as a tsvector literal (the readable form of ``tsvector_binary``)."""
+    return " ".join(
+        f"'{word}':" + ",".join(f"{p & _POSITION_MASK}{_WEIGHT_LETTER[p & ~_POSITION_MASK]}"
+                                for p in places)
+        for word, places in lexemes(terms).items())
+
+
+def tsvector_binary(terms: EventTerms) -> bytes:
+    """``terms`` as a tsvector in PostgreSQL's binary form (``tsvectorrecv``), for a
+    binary COPY: the server reads it in ~5 µs an event against ~13 µs for parsing
+    the literal (docs/benchmarks.md). Lexemes need not be sorted; the server sorts."""
+    found = lexemes(terms)
+    out = [len(found).to_bytes(4, "big")]
+    for word, places in found.items():
+        out.append(word.encode())
+        out.append(struct.pack(f"!xH{len(places)}H", len(places), *places))
+    return b"".join(out)

@@ -9,11 +9,10 @@ from trailbook.query.tsvector import (
     KEYS,
     TARGET,
     TEXT_WEIGHTS,
-    tsvector_text,
     words,
 )
 
-__all__ = ["ACTOR", "BODY", "KEYS", "TARGET", "TEXT_WEIGHTS", "tsvector_text", "words"]
+__all__ = ["ACTOR", "BODY", "KEYS", "TARGET", "TEXT_WEIGHTS", "words"]
 
 
 def lexeme(word: str, weights: str, *, prefix: bool = False) -> str:

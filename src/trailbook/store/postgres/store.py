@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import struct
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from trailbook.integrity.chain import GENESIS
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.query.filters import EventFilter
+from trailbook.query.tsvector import tsvector_binary
 from trailbook.store.accounts import AccountStore
 from trailbook.store.alerts import AlertStore
 from trailbook.store.annotations import AnnotationStore
@@ -35,7 +37,6 @@ from trailbook.store.positions import SLOTS_PER_MICROSECOND
 from trailbook.store.postgres import facets, migrations
 from trailbook.store.postgres import purge as purging
 from trailbook.store.postgres.first_page import search_page
-from trailbook.store.postgres.fulltext import tsvector_text
 from trailbook.store.postgres.partitions import PARTITION_LOCK, months_to_keep
 from trailbook.store.postgres.runner import PostgresRunner, PostgresTransactionRunner
 from trailbook.store.purges import Link, PurgedRow, PurgeRecord, PurgeStore, links_with_purged
@@ -448,41 +449,48 @@ class _JsonParts(msgspec.Struct):
 
 
 _json_parts = msgspec.json.Decoder(_JsonParts)
-_COPY_SPECIAL = re.compile(r"[\\\t\n\r]")
 
-
-def _text(value: str) -> str:
-    """``value`` as a field of COPY's text format (a regex search and, rarely, a few
-    replaces: far cheaper than ``str.translate`` on every field)."""
-    if _COPY_SPECIAL.search(value) is None:
-        return value
-    return (value.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
-            .replace("\r", "\\r"))
-
+# COPY's binary format: a signature, flags and header extension, then each row as its
+# field count and each field as its length (-1: NULL) and bytes, then -1.
+_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)
+_COPY_TRAILER = b"\xff\xff"
+_ROW_START = struct.Struct("!hii")  # 12 fields; tenant_id (int4): length 4, value
+_INT8 = struct.Struct("!iq")  # length 8, value
+_LENGTH = struct.Struct("!i")
+_NULL = _LENGTH.pack(-1)
+_UUID_LENGTH = _LENGTH.pack(16)
+_HASH_LENGTH = _LENGTH.pack(32)
+_JSONB_VERSION = b"\x01"
 
 # \u0000 in JSON text, but not an escaped backslash followed by "u0000".
-_NUL_ESCAPE = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+_NUL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u0000")
 
 
-def _jsonb(raw: msgspec.Raw) -> str:
-    """A raw JSON slice as COPY text for a jsonb column. jsonb cannot hold U+0000, so
-    this copy (not the document) shows it as U+FFFD."""
-    text = bytes(raw).decode()
-    if "\\u0000" in text:
-        text = _NUL_ESCAPE.sub(r"\1\\ufffd", text)
-    return _text(text)
+def _jsonb(raw: msgspec.Raw) -> bytes:
+    """A raw JSON slice as a binary jsonb field. jsonb cannot hold U+0000, so this
+    copy (not the document) shows it as U+FFFD."""
+    text = bytes(raw)
+    if b"\\u0000" in text:
+        text = _NUL_ESCAPE.sub(rb"\1\\ufffd", text)
+    return _LENGTH.pack(len(text) + 1) + _JSONB_VERSION + text
 
 
-def copy_text(
+def _field(value: bytes) -> bytes:
+    return _LENGTH.pack(len(value)) + value
+
+
+def copy_rows(
     tenant_id: int,
     events: list[PreparedEvent],
     sealed: list[tuple[int, int, bytes, bytes]],
     slots: dict[tuple[int, int], int],
 ) -> bytes:
-    """The sealed events as the rows of one COPY (text format), placed at their
-    positions (next free slot per microsecond, recorded in ``slots``)."""
-    lines = []
-    tenant = str(tenant_id)
+    """The sealed events as one binary COPY, placed at their positions (next free
+    slot per microsecond, recorded in ``slots``). Binary, because the server reads a
+    binary tsvector in ~5 µs an event and a literal in ~13 (docs/benchmarks.md);
+    nothing needs escaping either."""
+    out = [_COPY_HEADER]
+    row_start = _ROW_START.pack(12, 4, tenant_id)
     for index, seq, canonical, chain_hash in sealed:
         event = events[index]
         base = event.occurred_us * SLOTS_PER_MICROSECOND
@@ -493,15 +501,17 @@ def copy_text(
         slots[(tenant_id, base)] = slot + 1
         parts = _json_parts.decode(canonical)
         key = event.idempotency_key
-        lines.append("\t".join((
-            tenant, str(base + slot), str(seq), event.id, _text(event.category),
-            _text(event.action), "\\N" if key is None else _text(key),
-            "\\\\x" + chain_hash.hex(), _text(canonical.decode()),
-            event.terms.vector or tsvector_text(event.terms),
+        out += (
+            row_start, _INT8.pack(8, base + slot), _INT8.pack(8, seq),
+            _UUID_LENGTH, event.id_bytes,
+            _field(event.category.encode()), _field(event.action.encode()),
+            _NULL if key is None else _field(key.encode()),
+            _HASH_LENGTH, chain_hash, _field(canonical),
+            _field(event.terms.vector or tsvector_binary(event.terms)),
             _jsonb(parts.metadata), _jsonb(parts.changes),
-        )))
-    lines.append("")
-    return "\n".join(lines).encode()
+        )
+    out.append(_COPY_TRAILER)
+    return b"".join(out)
 
 
 def _copy_events(
@@ -512,8 +522,9 @@ def _copy_events(
     slots: dict[tuple[int, int], int],
 ) -> None:
     """One COPY of the batch, written in one piece."""
-    data = copy_text(tenant_id, events, sealed, slots)
-    with conn.cursor() as cur, cur.copy(f"COPY events ({_EVENT_COLUMNS}) FROM STDIN") as copy:
+    data = copy_rows(tenant_id, events, sealed, slots)
+    with conn.cursor() as cur, cur.copy(
+            f"COPY events ({_EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(data)
 
 
