@@ -12,8 +12,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from trailbook.query.terms import FIELD_BREAK, EventTerms
-from trailbook.query.tsvector import MAX_POSITIONS_PER_WORD, tsvector_binary, tsvector_text
+from trailbook.query.terms import EventTerms
+from trailbook.query.tsvector import (
+    FIELD_BREAK,
+    MAX_POSITIONS_PER_WORD,
+    tsvector_binary,
+    tsvector_text,
+)
 
 WORDS = ["rack", "b4", "Reboot", "reboot", "miner", "größe", "ÉTÉ", "été", "x", "abc123",
          "rqae68ce802ab99059"]
@@ -58,9 +63,10 @@ def test_the_binary_form_is_what_the_server_reads_from_the_literal(
 
 
 def test_positions_at_the_servers_limits(conn: psycopg.Connection) -> None:
-    """Past position 16,383 words share the last one; a word keeps at most 255
-    positions; a key token that is also a word keeps its key position."""
-    body = " ".join(["reboot miner"] * 9000 + ["tail"])
+    """Past position 16,383 words (and the gaps between fields) share the last one; a
+    word keeps at most 255 positions; a key token that is also a word keeps its key
+    position."""
+    body = " ".join(["reboot miner"] * 9000) + FIELD_BREAK + "tail" + FIELD_BREAK + "end"
     terms = EventTerms(body, "reboot", "", "reboot ct0123456789abcdef")
     binary, literal = server_reads(conn, terms)
     assert binary == literal
@@ -68,4 +74,4 @@ def test_positions_at_the_servers_limits(conn: psycopg.Connection) -> None:
     places = reboot.split(":")[1].split(",")
     assert places[0] == "1" and places[1] == "2A"  # the key (weight D shows bare), the actor
     assert len(places) == MAX_POSITIONS_PER_WORD
-    assert "'tail':16383C" in binary
+    assert "'tail':16383C" in binary and "'end':16383C" in binary

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 
 from trailbook.query.filters import EventFilter, IPNetwork
-from trailbook.query.tsvector import tsvector_binary
+from trailbook.query.tsvector import FIELD_BREAK, tsvector_binary
 
 # Field codes. Two letters, so a token reads e.g. "ae3f1c…" for an actor email.
 TENANT = "tn"
@@ -134,9 +134,6 @@ def action_tokens(tenant_id: int, action: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-# Put between the parts of a text column so that a phrase never spans two fields
-# (a description and a reason, two target names). A token no text will hold.
-FIELD_BREAK = "\nzzfieldbreakzz\n"
 
 
 class EventTerms(msgspec.Struct, array_like=True, gc=False):

@@ -16,12 +16,17 @@ from __future__ import annotations
 import re
 import struct
 import unicodedata
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from trailbook.query.terms import EventTerms
 
-FIELD_BREAK_WORD = "zzfieldbreakzz"  # terms.FIELD_BREAK, stripped
+
+# Put between the parts of a text column so that a phrase never spans two fields
+# (a description and a reason, two target names). A token no text will hold.
+FIELD_BREAK_WORD = "zzfieldbreakzz"
+FIELD_BREAK = f"\n{FIELD_BREAK_WORD}\n"
 
 ACTOR = "A"
 TARGET = "B"
@@ -30,23 +35,37 @@ KEYS = "D"
 TEXT_WEIGHTS = "ABC"
 
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_ASCII_WORD = re.compile(r"[a-z0-9]+")  # the same, in lower-cased ASCII text (faster)
 
 MAX_POSITION = 16_383  # PostgreSQL's limit; later words share the last position
 MAX_POSITIONS_PER_WORD = 255
 MAX_WORD_BYTES = 2_000  # PostgreSQL refuses lexemes of 2 KiB and more
 
 
-def _fold_text(text: str) -> str:
-    """Lower case, accents removed (as unicode61's remove_diacritics 2)."""
-    lowered = text.lower()
-    if lowered.isascii():
-        return lowered
-    decomposed = unicodedata.normalize("NFKD", lowered)
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
+@lru_cache(maxsize=32_768)
+def _folded_words(chunk: str) -> tuple[str, ...]:
+    """The words of a lower-cased run of non-space text holding non-ASCII characters:
+    decomposed (NFKD), combining marks removed, as unicode61's remove_diacritics 2.
+    Names and words repeat, so each run is folded once."""
+    decomposed = unicodedata.normalize("NFKD", chunk)
+    return tuple(_WORD.findall("".join(c for c in decomposed
+                                       if not unicodedata.combining(c))))
 
 
 def _raw_words(text: str) -> list[str]:
-    return _WORD.findall(_fold_text(text))
+    """Runs of letters and digits, lower case, accents removed. Folding works run of
+    non-space text by run: no character's decomposition reaches across a space, so
+    the words are those of the whole text folded (a property test checks it)."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return _ASCII_WORD.findall(lowered)
+    found: list[str] = []
+    for chunk in lowered.split():
+        if chunk.isascii():
+            found += _ASCII_WORD.findall(chunk)
+        else:
+            found += _folded_words(chunk)
+    return found
 
 
 def words(text: str) -> list[str]:
@@ -62,23 +81,24 @@ _POSITION_MASK = 0x3FFF
 _KEY_POSITION = 1 | _WEIGHT_BITS[KEYS]  # text positions start at 2
 
 
-def lexemes(terms: EventTerms) -> dict[str, list[int]]:
-    """Each lexeme of ``terms`` and its positions (WordEntryPos: position and weight
-    bits), increasing, each position once (the highest weight kept), as PostgreSQL
-    would read them from a literal."""
+def lexemes(terms: EventTerms) -> tuple[dict[str, list[int]], list[str]]:
+    """The lexemes of ``terms``, as PostgreSQL would read them from a literal: the
+    words, each with its positions (WordEntryPos: position and weight bits),
+    increasing, each position once (the highest weight kept); and the key tokens that
+    are not also words, each at position 1 with weight D (one is enough for them).
+    A key token that is also a word is among the words, with position 1D first."""
     positions: dict[str, list[int]] = {}
     position = 0
     for column, weight in ((terms.actor, ACTOR), (terms.target, TARGET), (terms.body, BODY)):
         if not column:
             continue
         bits = _WEIGHT_BITS[weight]
-        position += 1  # the gap before each field
+        position = min(position + 1, MAX_POSITION)  # the gap before each field
         for word in _raw_words(column):
-            if word == FIELD_BREAK_WORD:
-                position += 1
-                continue
             if position < MAX_POSITION:
                 position += 1
+            if word == FIELD_BREAK_WORD:
+                continue  # a gap between two fields
             seen = positions.get(word)
             if seen is None:
                 if len(word) * 4 > MAX_WORD_BYTES and len(word.encode()) > MAX_WORD_BYTES:
@@ -88,33 +108,44 @@ def lexemes(terms: EventTerms) -> dict[str, list[int]]:
                 seen[-1] = position | max(bits, seen[-1] & ~_POSITION_MASK)
             elif len(seen) < MAX_POSITIONS_PER_WORD:
                 seen.append(position | bits)
-    # Key tokens are letters and digits only; one position is enough for them.
-    for key in terms.keys.split():
-        seen = positions.get(key)
-        if seen is None:
-            positions[key] = [_KEY_POSITION]
-        elif seen[0] != _KEY_POSITION:  # a text word that is also a key token
+    keys = list(dict.fromkeys(terms.keys.split()))
+    if positions.keys() & keys:
+        for key in positions.keys() & keys:  # a text word that is also a key token
+            seen = positions[key]
             if len(seen) >= MAX_POSITIONS_PER_WORD:
                 seen.pop()
             seen.insert(0, _KEY_POSITION)
-    return positions
+        keys = [key for key in keys if key not in positions]
+    return positions, keys
 
 
 def tsvector_text(terms: EventTerms) -> str:
     """``terms`` as a tsvector literal (the readable form of ``tsvector_binary``)."""
-    return " ".join(
-        f"'{word}':" + ",".join(f"{p & _POSITION_MASK}{_WEIGHT_LETTER[p & ~_POSITION_MASK]}"
-                                for p in places)
-        for word, places in lexemes(terms).items())
+    words, keys = lexemes(terms)
+    return " ".join([
+        *(f"'{word}':" + ",".join(f"{p & _POSITION_MASK}{_WEIGHT_LETTER[p & ~_POSITION_MASK]}"
+                                  for p in places) for word, places in words.items()),
+        *(f"'{key}':1{KEYS}" for key in keys)])
+
+
+_ONE_POSITION = struct.Struct("!xHH")  # the lexeme's closing NUL, 1, the position
+# What follows each key token: its closing NUL, one position, position 1 weight D.
+_KEY_END = "\x00" + _ONE_POSITION.pack(1, _KEY_POSITION)[1:].decode("latin-1")
 
 
 def tsvector_binary(terms: EventTerms) -> bytes:
     """``terms`` as a tsvector in PostgreSQL's binary form (``tsvectorrecv``), for a
     binary COPY: the server reads it in ~5 µs an event against ~13 µs for parsing
     the literal (docs/benchmarks.md). Lexemes need not be sorted; the server sorts."""
-    found = lexemes(terms)
-    out = [len(found).to_bytes(4, "big")]
-    for word, places in found.items():
+    words, keys = lexemes(terms)
+    out = [(len(words) + len(keys)).to_bytes(4, "big")]
+    one = _ONE_POSITION.pack
+    for word, places in words.items():
         out.append(word.encode())
-        out.append(struct.pack(f"!xH{len(places)}H", len(places), *places))
+        if len(places) == 1:
+            out.append(one(1, places[0]))
+        else:
+            out.append(struct.pack(f"!xH{len(places)}H", len(places), *places))
+    if keys:
+        out.append((_KEY_END.join(keys) + _KEY_END).encode())
     return b"".join(out)
