@@ -293,6 +293,67 @@ def test_writers_on_separate_connections_keep_one_chain(
     assert tb.integrity.verify(tenant).ok
 
 
+# -- batches sealed ahead of their transaction (bulk ingest) ---------------------------
+
+
+def prepared(tenant: Tenant, raw: list[dict[str, Any]]) -> list[Any]:
+    return normalize_batch(events(raw), tenant_info(tenant), T0 + 10**9, batch=True)
+
+
+def test_batches_sealed_ahead_are_stored_as_sealed(tb: Trailbook, tenant: Tenant) -> None:
+    info = tenant_info(tenant)
+    first = tb.store.plan_append(info, prepared(tenant, [ev(i) for i in range(3)]), None)
+    second = tb.store.plan_append(info, prepared(tenant, [ev(i) for i in range(3, 5)]), first)
+    # Sealed before anything was written: the second onto the head the first leaves.
+    assert first.batch is not None and second.batch is not None
+    assert second.onto == first.batch.head and first.onto == (0, GENESIS)
+    planned = first.batch.answers() + second.batch.answers()
+    stored = tb.store.apply_append(first) + tb.store.apply_append(second)
+    assert [(a.seq, a.hash) for a in stored] == [(a.seq, a.hash) for a in planned]
+    assert [a.seq for a in stored] == [1, 2, 3, 4, 5]
+    assert tb.integrity.verify(tenant).ok
+
+
+def test_a_batch_sealed_ahead_is_sealed_again_after_another_writer(
+    tb: Trailbook, tenant: Tenant
+) -> None:
+    """Another append lands between sealing and writing: the planned batch, and the
+    one planned after it, are sealed again in their transactions, after it."""
+    info = tenant_info(tenant)
+    first = tb.store.plan_append(info, prepared(tenant, [ev(1), ev(2)]), None)
+    second = tb.store.plan_append(info, prepared(tenant, [ev(3)]), first)
+    [other] = tb.store.append(info, prepared(tenant, [ev(9, description="between")]))
+    assert other.seq == 1
+    stored = tb.store.apply_append(first) + tb.store.apply_append(second)
+    assert [a.seq for a in stored] == [2, 3, 4]
+    assert stored[0].previous == other.hash
+    third = tb.store.plan_append(info, prepared(tenant, [ev(4)]), second)
+    # Planned after a batch that was sealed again: onto the head that one left.
+    assert third.onto == (4, stored[-1].hash)
+    assert [a.seq for a in tb.store.apply_append(third)] == [5]
+    chain = list(tb.store.iter_chain(tenant.id))
+    assert [row.seq for row in chain] == [1, 2, 3, 4, 5]
+    assert len({row.pos for row in chain}) == 5
+    assert tb.integrity.verify(tenant).ok
+
+
+def test_a_batch_with_idempotency_keys_is_sealed_in_its_transaction(
+    tb: Trailbook, tenant: Tenant
+) -> None:
+    info = tenant_info(tenant)
+    [kept] = tb.store.append(info, prepared(tenant, [ev(1, idempotency_key="pay-1")]))
+    keyed = tb.store.plan_append(
+        info, prepared(tenant, [ev(2), ev(1, idempotency_key="pay-1")]), None)
+    after = tb.store.plan_append(info, prepared(tenant, [ev(3)]), keyed)
+    # The stored keys are read in the transaction; the next head is not known before.
+    assert keyed.batch is None and after.batch is None
+    again = tb.store.apply_append(keyed)
+    assert [(a.seq, a.duplicate) for a in again] == [(2, False), (1, True)]
+    assert again[1].hash == kept.hash
+    assert [a.seq for a in tb.store.apply_append(after)] == [3]
+    assert tb.integrity.verify(tenant).ok
+
+
 # -- schema ---------------------------------------------------------------------------
 
 

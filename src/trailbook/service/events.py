@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import msgspec
@@ -24,7 +24,14 @@ from trailbook.model.timefmt import now_us
 from trailbook.query.cursor import decode_cursor, encode_cursor
 from trailbook.query.filters import EventFilter
 from trailbook.service.checkpoints import CheckpointService
-from trailbook.service.pipeline import OnInvalid, OnStored, StreamResult, store_batches
+from trailbook.service.pipeline import (
+    Apply,
+    OnInvalid,
+    OnStored,
+    Plan,
+    StreamResult,
+    store_batches,
+)
 from trailbook.service.tenants import tenant_info
 from trailbook.service.validation_pool import (
     PreparedBatch,
@@ -34,6 +41,7 @@ from trailbook.service.validation_pool import (
 from trailbook.settings import Settings
 from trailbook.store.base import Store
 from trailbook.store.records import Appended, StoredEvent, Tenant
+from trailbook.store.sealing import AppendPlan
 
 # A bulk load storing at least this many events refreshes the planner's statistics.
 BULK_STATISTICS_EVENTS = 100_000
@@ -110,7 +118,7 @@ class EventService:
         than the API's."""
         prepared = self.prepare_lines(tenant, batches, processes=processes)
         return self._loaded(store_batches(
-            prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+            prepared, *self._bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored))
 
     def ingest_stream(
@@ -126,7 +134,7 @@ class EventService:
         info = self._info(tenant)
         prepared = (prepare_events(info, batch, now_us()) for batch in batches)
         return self._loaded(store_batches(
-            prepared, self._bulk_store(tenant), skip_invalid=skip_invalid,
+            prepared, *self._bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored))
 
     def _loaded(self, result: StreamResult) -> StreamResult:
@@ -135,15 +143,19 @@ class EventService:
             self.store.refresh_statistics()
         return result
 
-    def _bulk_store(self, tenant: Tenant) -> Callable[[list[PreparedEvent]], list[Appended]]:
+    def _bulk_store(self, tenant: Tenant) -> tuple[Plan, Apply]:
+        """How bulk ingest seals a batch ahead, and how it writes one."""
         info = self._info(tenant)
 
-        def store(prepared: list[PreparedEvent]) -> list[Appended]:
-            appended = self.store.append(info, prepared)
+        def plan(prepared: list[PreparedEvent], after: AppendPlan | None) -> AppendPlan:
+            return self.store.plan_append(info, prepared, after)
+
+        def apply(planned: AppendPlan) -> list[Appended]:
+            appended = self.store.apply_append(planned)
             self.checkpoints.after_append(tenant, appended)
             return appended
 
-        return store
+        return plan, apply
 
     def ingest(
         self,

@@ -30,6 +30,7 @@ from trailbook.store.records import (
 )
 from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
+from trailbook.store.sealing import AppendPlan
 from trailbook.store.task_runs import TaskRunStore
 
 
@@ -73,6 +74,12 @@ class Store(Protocol):
 
     # events
     def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]: ...
+    # A batch sealed ahead of its transaction onto the head ``after`` leaves (bulk
+    # ingest seals the next batch while one is written), and stored.
+    def plan_append(
+        self, tenant: TenantInfo, events: list[PreparedEvent], after: AppendPlan | None
+    ) -> AppendPlan: ...
+    def apply_append(self, plan: AppendPlan) -> list[Appended]: ...
     def get_event(self, tenant_id: int, event_id: bytes) -> StoredEvent | None: ...
     def search(
         self, tenant_id: int, flt: EventFilter, before_pos: int | None, limit: int

@@ -81,14 +81,16 @@ class MerkleNodeStore:
 
     # -- growing, roots and proofs ---------------------------------------------------
 
-    def grow(self, tenant_id: int, old_size: int, canonicals: list[bytes]) -> None:
+    def grow(self, tenant_id: int, old_size: int, canonicals: list[bytes],
+             leaves: list[bytes] | None = None) -> None:
         """After the events with seq old_size+1.. (``canonicals``, in seq order) were
-        written: store the nodes they complete (nothing until a 256-event block fills)."""
+        written: store the nodes they complete (nothing until a 256-event block fills).
+        ``leaves``, when given, are their leaf hashes, made ahead."""
         new_size = old_size + len(canonicals)
         if new_size // 256 == old_size // 256:
             return
         made = nodes_to_store(
-            old_size, [leaf_of(c) for c in canonicals],
+            old_size, leaves if leaves is not None else [leaf_of(c) for c in canonicals],
             lambda a, b: self.leaves(tenant_id, a, b),
             lambda wanted: self.nodes(tenant_id, wanted))
         self.add(tenant_id, made)

@@ -1,15 +1,23 @@
 """What every store does between locking a tenant's chain head and writing: sort the
 batch into events to store and repeats of idempotency keys, seal the new ones (seq +
 hash) onto the head, and answer each event of the batch. No SQL: each store reads
-the stored keys and writes the rows its own way."""
+the stored keys and writes the rows its own way.
+
+A batch can also be sealed ahead of its transaction (``AppendPlan``), onto the head
+that the batch before it will leave: bulk ingest seals the next batch while the one
+before is being written. The transaction checks that head and seals again when
+another writer came between."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from trailbook.errors import idempotency_conflict
 from trailbook.integrity.chain import seal
+from trailbook.integrity.merkle_store import leaf_of
+from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
 from trailbook.store.records import Appended
 
@@ -72,3 +80,46 @@ class SealedBatch:
             assert stored is not None
             self._results[index] = Appended(stored.id, stored.seq, stored.hash, True)
         return [r for r in self._results if r is not None]
+
+
+ChainHeadValue = tuple[int, bytes]  # (seq, hash) of a tenant's newest event
+
+
+@dataclass
+class AppendPlan:
+    """A batch on its way into a store. ``onto`` is the chain head it was sealed onto
+    ahead of its transaction, with ``batch`` the sealing, ``leaves`` the new events'
+    Merkle leaves and ``rows`` what the store made of them (its own shape); ``onto``
+    None means the store seals the batch in its transaction, as ``append`` does."""
+
+    tenant: TenantInfo
+    events: list[PreparedEvent]
+    onto: ChainHeadValue | None = None
+    batch: SealedBatch | None = None
+    leaves: list[bytes] | None = None
+    rows: Any = None
+
+    def sealed_onto(self, head: ChainHeadValue) -> SealedBatch | None:
+        """The sealing, if it was made onto ``head`` (the head found in the
+        transaction); None if it must be made again."""
+        return self.batch if self.onto == head else None
+
+
+def plan_ahead(
+    tenant: TenantInfo,
+    events: list[PreparedEvent],
+    after: AppendPlan | None,
+    committed_head: Callable[[], ChainHeadValue],
+) -> AppendPlan:
+    """Seal ``events`` ahead of their transaction, onto the head ``after`` (the batch
+    to be written before them) leaves, or the committed head when there is none.
+
+    Left to the transaction: a batch with idempotency keys (the keys stored by the
+    batches before it must be looked up first), and any batch after one left to its
+    transaction (its head is not known yet)."""
+    if idempotency_keys(events) or (after is not None and after.batch is None):
+        return AppendPlan(tenant, events)
+    onto = after.batch.head if after is not None and after.batch else committed_head()
+    batch = SealedBatch(events, {}, *onto)
+    return AppendPlan(tenant, events, onto, batch,
+                      [leaf_of(canonical) for _, _, canonical, _ in batch.sealed])

@@ -51,7 +51,14 @@ from trailbook.store.records import (
 )
 from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
-from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
+from trailbook.store.sealing import (
+    AppendPlan,
+    ChainHeadValue,
+    SealedBatch,
+    StoredKey,
+    idempotency_keys,
+    plan_ahead,
+)
 from trailbook.store.task_runs import TaskRunStore
 
 log = logging.getLogger("trailbook.store.postgres")
@@ -225,16 +232,44 @@ class PostgresStore:
 
     def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]:
         """Seal and store ``events`` in one transaction: all or nothing."""
+        return self.apply_append(AppendPlan(tenant, events))
+
+    def plan_append(
+        self, tenant: TenantInfo, events: list[PreparedEvent], after: AppendPlan | None
+    ) -> AppendPlan:
+        """Seal ``events`` ahead of their transaction, onto the head ``after`` leaves
+        (see ``sealing.plan_ahead``), and make their COPY data."""
+        plan = plan_ahead(tenant, events, after, lambda: self._committed_head(tenant))
+        if plan.batch is not None:
+            plan.rows = copy_rows(tenant.id, events, plan.batch.sealed, self._slots)
+        return plan
+
+    def _committed_head(self, tenant: TenantInfo) -> ChainHeadValue:
+        row = self._one("SELECT seq, hash FROM chain_heads WHERE tenant_id = %s", (tenant.id,))
+        if row is None:
+            raise StorageError(f"no chain for tenant {tenant.name!r} (id {tenant.id})")
+        return int(row[0]), bytes(row[1])
+
+    def apply_append(self, plan: AppendPlan) -> list[Appended]:
+        """Store a planned batch in one transaction, all or nothing: as planned if the
+        chain head is the one it was sealed onto, else sealed here."""
+        tenant, events = plan.tenant, plan.events
         with self._pool.connection() as conn, conn.transaction():
-            head = conn.execute(
+            row = conn.execute(
                 "SELECT seq, hash FROM chain_heads WHERE tenant_id = %s FOR UPDATE",
                 (tenant.id,),
             ).fetchone()
-            if head is None:
+            if row is None:
                 raise StorageError(f"no chain for tenant {tenant.name!r} (id {tenant.id})")
-            keys = idempotency_keys(events)
-            batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
-                                int(head[0]), bytes(head[1]))
+            head = (int(row[0]), bytes(row[1]))
+            batch, leaves, rows = plan.sealed_onto(head), plan.leaves, plan.rows
+            if batch is None:
+                keys = idempotency_keys(events)
+                batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
+                                    *head)
+                leaves, rows = None, None
+                # The batch planned after this one reads the head it leaves.
+                plan.onto, plan.batch, plan.leaves, plan.rows = head, batch, None, None
             if batch.sealed:
                 # A partitioned table cannot hold a unique (tenant_id, seq) index, so
                 # the next seq is checked here, under the lock.
@@ -244,9 +279,10 @@ class PostgresStore:
                         "the stored chain head is behind the stored events, so new events "
                         "cannot be sealed; run 'trailbook verify' (the database was altered)"
                     )
-                self._insert(conn, tenant.id, events, batch.sealed)
+                self._insert(conn, tenant.id, events, batch.sealed, rows)
                 MerkleNodeStore(PostgresTransactionRunner(conn)).grow(
-                    tenant.id, int(head[0]), [canonical for _, _, canonical, _ in batch.sealed])
+                    tenant.id, head[0], [canonical for _, _, canonical, _ in batch.sealed],
+                    leaves)
                 seq, prev = batch.head
                 conn.execute("UPDATE chain_heads SET seq = %s, hash = %s WHERE tenant_id = %s",
                              (seq, prev, tenant.id))
@@ -258,18 +294,19 @@ class PostgresStore:
         tenant_id: int,
         events: list[PreparedEvent],
         sealed: list[tuple[int, int, bytes, bytes]],
+        rows: bytes | None,
     ) -> None:
-        """COPY the sealed events in. Positions come first from the slots this process
-        remembers; if another process used one (a unique violation), the batch is
-        redone with the positions looked up in the table."""
+        """COPY the sealed events in (``rows``, if made ahead). Positions come first
+        from the slots this process remembers; if another process used one (a unique
+        violation), the batch is redone with the positions looked up in the table."""
         try:
             with conn.transaction():
-                _copy_events(conn, tenant_id, events, sealed, self._slots)
+                _copy_events(conn, rows or copy_rows(tenant_id, events, sealed, self._slots))
         except pg_errors.UniqueViolation:
             self._slots.clear()
             bases = sorted({events[i].occurred_us * SLOTS_PER_MICROSECOND for i, *_ in sealed})
-            _copy_events(conn, tenant_id, events, sealed,
-                         _LookedUpSlots(conn, tenant_id, bases))
+            _copy_events(conn, copy_rows(tenant_id, events, sealed,
+                                         _LookedUpSlots(conn, tenant_id, bases)))
         keyed = [(tenant_id, events[i].idempotency_key, events[i].idempotency_digest,
                   events[i].id, seq, chain_hash)
                  for i, seq, _, chain_hash in sealed if events[i].idempotency_key is not None]
@@ -514,15 +551,8 @@ def copy_rows(
     return b"".join(out)
 
 
-def _copy_events(
-    conn: psycopg.Connection,
-    tenant_id: int,
-    events: list[PreparedEvent],
-    sealed: list[tuple[int, int, bytes, bytes]],
-    slots: dict[tuple[int, int], int],
-) -> None:
+def _copy_events(conn: psycopg.Connection, data: bytes) -> None:
     """One COPY of the batch, written in one piece."""
-    data = copy_rows(tenant_id, events, sealed, slots)
     with conn.cursor() as cur, cur.copy(
             f"COPY events ({_EVENT_COLUMNS}) FROM STDIN (FORMAT BINARY)") as copy:
         copy.write(data)

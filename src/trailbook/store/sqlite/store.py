@@ -44,7 +44,15 @@ from trailbook.store.records import (
 )
 from trailbook.store.retention_rules import RetentionRuleStore
 from trailbook.store.saved_searches import SavedSearchStore
-from trailbook.store.sealing import SealedBatch, StoredKey, idempotency_keys
+from trailbook.store.sealing import (
+    AppendPlan,
+    ChainHeadValue,
+    Sealed,
+    SealedBatch,
+    StoredKey,
+    idempotency_keys,
+    plan_ahead,
+)
 from trailbook.store.sqlite import facets, migrations
 from trailbook.store.sqlite import purge as purging
 from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
@@ -76,6 +84,41 @@ def _insert_values(conn: sqlite3.Connection, table: str, columns: str,
     for start in range(0, len(values), step):
         chunk = values[start:start + step]
         conn.execute(_multi_insert(table, columns, len(chunk) // width), chunk)
+
+
+# An append's rows as the multi-row INSERTs bind them: the events' values and the
+# full-text rows' values, each one flat list.
+RowValues = tuple[list[object], list[object]]
+
+
+def _row_values(
+    tenant_id: int, events: list[PreparedEvent], sealed: list[Sealed], slots: dict[int, int]
+) -> RowValues:
+    """The rows of sealed events, each at the next free position of its microsecond
+    (``slots``, which this updates)."""
+    event_values: list[object] = []
+    fts_values: list[object] = []
+    for index, seq, canonical, chain_hash in sealed:
+        event = events[index]
+        base = event.occurred_us * SLOTS_PER_MICROSECOND
+        slot = slots.get(base, 0)
+        while slot >= SLOTS_PER_MICROSECOND:  # a full microsecond: use the next
+            base += SLOTS_PER_MICROSECOND
+            slot = slots.get(base, 0)
+        slots[base] = slot + 1
+        pos = base + slot
+        event_values += (
+            pos, tenant_id, seq, event.id_bytes, event.category, event.action,
+            event.idempotency_key, event.idempotency_digest, chain_hash, canonical,
+        )
+        terms = event.terms
+        fts_values += (pos, terms.body, terms.actor, terms.target, terms.keys)
+    return event_values, fts_values
+
+
+def _insert_rows(conn: sqlite3.Connection, rows: RowValues) -> None:
+    _insert_values(conn, "events", _EVENT_COLUMNS, rows[0])
+    _insert_values(conn, "events_fts", _FTS_COLUMNS, rows[1])
 
 
 def path_from_url(url: str) -> Path:
@@ -255,18 +298,38 @@ class SQLiteStore:
 
     def append(self, tenant: TenantInfo, events: list[PreparedEvent]) -> list[Appended]:
         """Seal and store ``events`` in one transaction: all or nothing."""
+        return self.apply_append(AppendPlan(tenant, events))
+
+    def plan_append(
+        self, tenant: TenantInfo, events: list[PreparedEvent], after: AppendPlan | None
+    ) -> AppendPlan:
+        """Seal ``events`` ahead of their transaction, onto the head ``after`` leaves
+        (see ``sealing.plan_ahead``), and make their rows."""
+        plan = plan_ahead(tenant, events, after, lambda: self._head(self._reader(), tenant.id))
+        if plan.batch is not None:
+            plan.rows = _row_values(tenant.id, events, plan.batch.sealed, self._slots)
+        return plan
+
+    def apply_append(self, plan: AppendPlan) -> list[Appended]:
+        """Store a planned batch in one transaction, all or nothing: as planned if the
+        chain head is the one it was sealed onto, else sealed here."""
+        tenant, events = plan.tenant, plan.events
         with self._write() as conn:
-            head = conn.execute(
-                "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant.id,)
-            ).fetchone()
-            seq, prev = (int(head[0]), bytes(head[1])) if head else (0, GENESIS)
-            keys = idempotency_keys(events)
-            batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
-                                seq, prev)
+            head = self._head(conn, tenant.id)
+            batch = plan.sealed_onto(head)
+            rows, leaves = plan.rows, plan.leaves
+            if batch is None:
+                keys = idempotency_keys(events)
+                batch = SealedBatch(
+                    events, _stored_keys(conn, tenant.id, keys) if keys else {}, *head)
+                rows, leaves = None, None
+                # The batch planned after this one reads the head it leaves.
+                plan.onto, plan.batch, plan.rows, plan.leaves = head, batch, None, None
             if batch.sealed:
-                self._insert(conn, tenant.id, events, batch.sealed)
+                self._insert(conn, tenant.id, events, batch.sealed, rows)
                 MerkleNodeStore(SQLiteTransactionRunner(conn)).grow(
-                    tenant.id, seq, [canonical for _, _, canonical, _ in batch.sealed])
+                    tenant.id, head[0], [canonical for _, _, canonical, _ in batch.sealed],
+                    leaves)
                 conn.execute(
                     "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
                     " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
@@ -275,21 +338,29 @@ class SQLiteStore:
                 )
         return batch.answers()
 
+    @staticmethod
+    def _head(conn: sqlite3.Connection, tenant_id: int) -> ChainHeadValue:
+        row = conn.execute(
+            "SELECT seq, hash FROM chain_heads WHERE tenant_id = ?", (tenant_id,)
+        ).fetchone()
+        return (int(row[0]), bytes(row[1])) if row else (0, GENESIS)
+
     def _insert(
         self,
         conn: sqlite3.Connection,
         tenant_id: int,
         events: list[PreparedEvent],
-        sealed: list[tuple[int, int, bytes, bytes]],
+        sealed: list[Sealed],
+        rows: RowValues | None,
     ) -> None:
-        """Insert sealed events and their full-text rows.
+        """Insert sealed events and their full-text rows (``rows``, if made ahead).
 
         Positions come first from the slots this process remembers using; if another
         writer (or a restart) makes one collide, the batch is redone with each
         position looked up in the table."""
         conn.execute("SAVEPOINT place")
         try:
-            self._insert_at(conn, tenant_id, events, sealed, self._slots)
+            _insert_rows(conn, rows or _row_values(tenant_id, events, sealed, self._slots))
         except sqlite3.IntegrityError as exc:
             if "events.tenant_id, events.seq" in str(exc):
                 raise StorageError(
@@ -300,39 +371,10 @@ class SQLiteStore:
                 raise
             conn.execute("ROLLBACK TO place")
             self._slots.clear()
-            self._insert_at(conn, tenant_id, events, sealed, _LookedUpSlots(conn))
+            _insert_rows(conn, _row_values(tenant_id, events, sealed, _LookedUpSlots(conn)))
         conn.execute("RELEASE place")
         if len(self._slots) > 200_000:
             self._slots.clear()
-
-    @staticmethod
-    def _insert_at(
-        conn: sqlite3.Connection,
-        tenant_id: int,
-        events: list[PreparedEvent],
-        sealed: list[tuple[int, int, bytes, bytes]],
-        slots: dict[int, int],
-    ) -> None:
-        # Flat lists of values, as the multi-row INSERTs bind them.
-        event_values: list[object] = []
-        fts_values: list[object] = []
-        for index, seq, canonical, chain_hash in sealed:
-            event = events[index]
-            base = event.occurred_us * SLOTS_PER_MICROSECOND
-            slot = slots.get(base, 0)
-            while slot >= SLOTS_PER_MICROSECOND:  # a full microsecond: use the next
-                base += SLOTS_PER_MICROSECOND
-                slot = slots.get(base, 0)
-            slots[base] = slot + 1
-            pos = base + slot
-            event_values += (
-                pos, tenant_id, seq, event.id_bytes, event.category, event.action,
-                event.idempotency_key, event.idempotency_digest, chain_hash, canonical,
-            )
-            terms = event.terms
-            fts_values += (pos, terms.body, terms.actor, terms.target, terms.keys)
-        _insert_values(conn, "events", _EVENT_COLUMNS, event_values)
-        _insert_values(conn, "events_fts", _FTS_COLUMNS, fts_values)
 
     # -- events: retention ---------------------------------------------------
 
