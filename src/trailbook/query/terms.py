@@ -134,8 +134,6 @@ def action_tokens(tenant_id: int, action: str) -> tuple[str, ...]:
     return tuple(tokens)
 
 
-
-
 class EventTerms(msgspec.Struct, array_like=True, gc=False):
     """What the full-text index holds for one event, column by column."""
 

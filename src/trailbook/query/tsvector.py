@@ -109,13 +109,14 @@ def lexemes(terms: EventTerms) -> tuple[dict[str, list[int]], list[str]]:
             elif len(seen) < MAX_POSITIONS_PER_WORD:
                 seen.append(position | bits)
     keys = list(dict.fromkeys(terms.keys.split()))
-    if positions.keys() & keys:
-        for key in positions.keys() & keys:  # a text word that is also a key token
-            seen = positions[key]
-            if len(seen) >= MAX_POSITIONS_PER_WORD:
-                seen.pop()
-            seen.insert(0, _KEY_POSITION)
-        keys = [key for key in keys if key not in positions]
+    also_words = positions.keys() & keys
+    for key in also_words:  # a text word that is also a key token
+        seen = positions[key]
+        if len(seen) >= MAX_POSITIONS_PER_WORD:
+            seen.pop()
+        seen.insert(0, _KEY_POSITION)
+    if also_words:
+        keys = [key for key in keys if key not in also_words]
     return positions, keys
 
 

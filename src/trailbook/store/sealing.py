@@ -99,10 +99,20 @@ class AppendPlan:
     leaves: list[bytes] | None = None
     rows: Any = None
 
-    def sealed_onto(self, head: ChainHeadValue) -> SealedBatch | None:
-        """The sealing, if it was made onto ``head`` (the head found in the
-        transaction); None if it must be made again."""
-        return self.batch if self.onto == head else None
+    def seal_at(
+        self, head: ChainHeadValue, stored_keys: Callable[[list[str]], Mapping[str, StoredKey]]
+    ) -> SealedBatch:
+        """The sealing to write, given ``head``, the head found in the transaction:
+        the one made ahead if it was made onto that head; else the batch sealed onto
+        it now (``stored_keys`` reads the keys already stored), and this plan made to
+        hold that sealing, without rows or leaves made ahead, so that the batch
+        planned after it reads the head it leaves."""
+        if self.batch is not None and self.onto == head:
+            return self.batch
+        keys = idempotency_keys(self.events)
+        batch = SealedBatch(self.events, stored_keys(keys) if keys else {}, *head)
+        self.onto, self.batch, self.leaves, self.rows = head, batch, None, None
+        return batch
 
 
 def plan_ahead(

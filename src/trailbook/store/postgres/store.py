@@ -54,9 +54,7 @@ from trailbook.store.saved_searches import SavedSearchStore
 from trailbook.store.sealing import (
     AppendPlan,
     ChainHeadValue,
-    SealedBatch,
     StoredKey,
-    idempotency_keys,
     plan_ahead,
 )
 from trailbook.store.task_runs import TaskRunStore
@@ -262,14 +260,7 @@ class PostgresStore:
             if row is None:
                 raise StorageError(f"no chain for tenant {tenant.name!r} (id {tenant.id})")
             head = (int(row[0]), bytes(row[1]))
-            batch, leaves, rows = plan.sealed_onto(head), plan.leaves, plan.rows
-            if batch is None:
-                keys = idempotency_keys(events)
-                batch = SealedBatch(events, _stored_keys(conn, tenant.id, keys) if keys else {},
-                                    *head)
-                leaves, rows = None, None
-                # The batch planned after this one reads the head it leaves.
-                plan.onto, plan.batch, plan.leaves, plan.rows = head, batch, None, None
+            batch = plan.seal_at(head, lambda keys: _stored_keys(conn, tenant.id, keys))
             if batch.sealed:
                 # A partitioned table cannot hold a unique (tenant_id, seq) index, so
                 # the next seq is checked here, under the lock.
@@ -279,10 +270,10 @@ class PostgresStore:
                         "the stored chain head is behind the stored events, so new events "
                         "cannot be sealed; run 'trailbook verify' (the database was altered)"
                     )
-                self._insert(conn, tenant.id, events, batch.sealed, rows)
+                self._insert(conn, tenant.id, events, batch.sealed, plan.rows)
                 MerkleNodeStore(PostgresTransactionRunner(conn)).grow(
                     tenant.id, head[0], [canonical for _, _, canonical, _ in batch.sealed],
-                    leaves)
+                    plan.leaves)
                 seq, prev = batch.head
                 conn.execute("UPDATE chain_heads SET seq = %s, hash = %s WHERE tenant_id = %s",
                              (seq, prev, tenant.id))

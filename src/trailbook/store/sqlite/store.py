@@ -48,9 +48,7 @@ from trailbook.store.sealing import (
     AppendPlan,
     ChainHeadValue,
     Sealed,
-    SealedBatch,
     StoredKey,
-    idempotency_keys,
     plan_ahead,
 )
 from trailbook.store.sqlite import facets, migrations
@@ -316,20 +314,12 @@ class SQLiteStore:
         tenant, events = plan.tenant, plan.events
         with self._write() as conn:
             head = self._head(conn, tenant.id)
-            batch = plan.sealed_onto(head)
-            rows, leaves = plan.rows, plan.leaves
-            if batch is None:
-                keys = idempotency_keys(events)
-                batch = SealedBatch(
-                    events, _stored_keys(conn, tenant.id, keys) if keys else {}, *head)
-                rows, leaves = None, None
-                # The batch planned after this one reads the head it leaves.
-                plan.onto, plan.batch, plan.rows, plan.leaves = head, batch, None, None
+            batch = plan.seal_at(head, lambda keys: _stored_keys(conn, tenant.id, keys))
             if batch.sealed:
-                self._insert(conn, tenant.id, events, batch.sealed, rows)
+                self._insert(conn, tenant.id, events, batch.sealed, plan.rows)
                 MerkleNodeStore(SQLiteTransactionRunner(conn)).grow(
                     tenant.id, head[0], [canonical for _, _, canonical, _ in batch.sealed],
-                    leaves)
+                    plan.leaves)
                 conn.execute(
                     "INSERT INTO chain_heads (tenant_id, seq, hash) VALUES (?, ?, ?)"
                     " ON CONFLICT (tenant_id) DO UPDATE SET seq = excluded.seq,"
