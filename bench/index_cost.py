@@ -17,12 +17,13 @@ from collections.abc import Callable
 
 import msgspec
 
-from trailbook.integrity.chain import GENESIS, seal
+from trailbook.integrity.chain import GENESIS
 from trailbook.model.event import EventIn
 from trailbook.model.normalize import TenantInfo, normalize_batch
 from trailbook.model.timefmt import now_us
 from trailbook.query import terms as T
 from trailbook.service.demo import demo_events
+from trailbook.store.sealing import SealedBatch
 from trailbook.store.sqlite.migrations import known_migrations
 from trailbook.store.sqlite.store import _EVENT_COLUMNS, _FTS_COLUMNS, PAGE_SIZE, _insert_values
 
@@ -41,14 +42,16 @@ def prepare(count: int) -> tuple[list[Row], list[Row]]:
     events = msgspec.convert(list(demo_events(count, seed=11)), list[EventIn])
     rows: list[Row] = []
     fts: list[Row] = []
-    prev, seq = GENESIS, 0
+    head = (0, GENESIS)
     for start in range(0, count, 5000):
-        for p in normalize_batch(events[start:start + 5000], info, now_us(), batch=True):
-            seq += 1
-            canonical, prev = seal(prev, seq, p.canonical_head, p.canonical_tail)
+        batch = normalize_batch(events[start:start + 5000], info, now_us(), batch=True)
+        sealing = SealedBatch(batch, {}, *head)
+        head = sealing.head
+        for index, seq, canonical, chain_hash in sealing.sealed:
+            p = batch[index]
             pos = p.occurred_us * 1024 + seq % 1024
             rows.append((pos, 1, seq, p.id_bytes, p.category, p.action, None,
-                         None, prev, canonical))
+                         None, chain_hash, canonical))
             fts.append((pos, p.terms.body, p.terms.actor, p.terms.target, p.terms.keys))
     return rows, fts
 

@@ -17,7 +17,7 @@ from tempfile import mkdtemp
 import msgspec
 import psycopg
 
-from trailbook.integrity.chain import GENESIS, seal
+from trailbook.integrity.chain import GENESIS
 from trailbook.model.event import EventIn
 from trailbook.model.normalize import normalize_batch
 from trailbook.model.timefmt import now_us
@@ -26,6 +26,7 @@ from trailbook.service.demo import demo_events
 from trailbook.service.tenants import tenant_info
 from trailbook.settings import load_settings
 from trailbook.store.postgres.store import copy_rows
+from trailbook.store.sealing import SealedBatch
 
 
 def main() -> None:
@@ -52,15 +53,11 @@ def main() -> None:
                        for i in range(0, n, args.batch)]
             validated = time.perf_counter()
             # The binary COPY alone, for events sealed on a chain of their own.
-            prev, seq = GENESIS, 0
+            head = (0, GENESIS)
             for events in batches:
-                sealed = []
-                for index, event in enumerate(events):
-                    seq += 1
-                    canonical, prev = seal(prev, seq, event.canonical_head,
-                                           event.canonical_tail)
-                    sealed.append((index, seq, canonical, prev))
-                copy_rows(tenant.id, events, sealed, {})
+                sealing = SealedBatch(events, {}, *head)
+                head = sealing.head
+                copy_rows(tenant.id, events, sealing.sealed, {})
             texted = time.perf_counter()
             for events in batches:
                 tb.store.append(info, events)

@@ -19,7 +19,7 @@ import msgspec
 import orjson
 import psycopg
 
-from trailbook.integrity.chain import GENESIS, seal
+from trailbook.integrity.chain import GENESIS
 from trailbook.model.event import EventIn
 from trailbook.model.limits import DEFAULT_CATEGORIES
 from trailbook.model.normalize import TenantInfo, normalize_batch
@@ -28,6 +28,7 @@ from trailbook.model.timefmt import now_us
 from trailbook.query.tsvector import tsvector_text
 from trailbook.service.demo import demo_events
 from trailbook.store.postgres.store import _EVENT_COLUMNS, copy_rows
+from trailbook.store.sealing import SealedBatch
 
 BATCH = 5000
 TYPED = ("tenant_id integer NOT NULL, pos bigint NOT NULL, seq bigint NOT NULL,"
@@ -81,19 +82,15 @@ def copy_data(count: int) -> tuple[list[bytes], list[bytes]]:
     raw = msgspec.convert(list(demo_events(count, seed=3)), list[EventIn])
     texts: list[bytes] = []
     binaries: list[bytes] = []
-    previous, seq = GENESIS, 0
+    head = (0, GENESIS)
     for start in range(0, count, BATCH):
         events = normalize_batch(raw[start:start + BATCH], info, now_us(), batch=True)
-        sealed = []
-        lines = []
-        for index, event in enumerate(events):
-            seq += 1
-            canonical, previous = seal(previous, seq, event.canonical_head,
-                                       event.canonical_tail)
-            sealed.append((index, seq, canonical, previous))
-            lines.append(_text_row(1, seq, seq, event, canonical, previous) + "\n")
-        texts.append("".join(lines).encode())
-        binaries.append(copy_rows(1, events, sealed, {}))
+        sealing = SealedBatch(events, {}, *head)
+        head = sealing.head
+        texts.append("".join(
+            _text_row(1, seq, seq, events[index], canonical, chain_hash) + "\n"
+            for index, seq, canonical, chain_hash in sealing.sealed).encode())
+        binaries.append(copy_rows(1, events, sealing.sealed, {}))
     return texts, binaries
 
 
