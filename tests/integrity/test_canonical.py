@@ -131,6 +131,35 @@ def test_canonical_json_is_rfc8785(value: Any) -> None:
     assert needs_exact_path(value) == holds_float_or_non_ascii_key(value)
 
 
+# An object whose free members ("metadata", "changes") may hold anything and whose
+# other members hold only what an event's typed fields hold: text, integers, null,
+# and objects or lists of those under ASCII keys.
+typed_members = st.dictionaries(
+    st.text(alphabet=st.sampled_from("abcdefgh_"), min_size=1, max_size=6),
+    json_values(fast_scalars, ascii_keys),
+    max_size=6,
+)
+free_members = st.fixed_dictionaries({
+    "metadata": st.dictionaries(json_keys, json_values(json_scalars, json_keys), max_size=6),
+    "changes": st.lists(st.fixed_dictionaries(
+        {"field": json_strings, "old": json_values(json_scalars, json_keys),
+         "new": json_values(json_scalars, json_keys)}), max_size=3),
+})
+event_documents = st.builds(lambda typed, free: {**typed, **free}, typed_members, free_members)
+
+
+@PROPERTY
+@given(event_documents)
+@example({"a": 1, "metadata": {"x": 1.0}, "changes": []})
+@example({"metadata": {"\ue000": 1, "\U0001f600": 2.5}, "changes": []})
+@example({"z": "t", "metadata": {}, "changes": [{"field": "f", "old": -0.0, "new": 1e21}]})
+def test_exact_path_under_the_free_members_is_rfc8785(value: dict[str, Any]) -> None:
+    # The narrower walk of the ingest path: floats and non-ASCII keys looked for only
+    # under the members that can hold them.
+    assert canonical_json(value, exact=True, exact_only_under=("changes", "metadata")) == (
+        rfc8785.dumps(value))
+
+
 @PROPERTY
 @given(st.one_of(any_json, fast_json))
 def test_fast_path_only_when_orjson_is_exact(value: Any) -> None:

@@ -124,19 +124,40 @@ def _big_ints_as_floats(value: Any) -> Any:
     return value
 
 
-def canonical_json(value: Any, *, exact: bool | None = None) -> bytes:
+def _fragments_under(value: dict[str, Any], keys: tuple[str, ...]) -> tuple[Any, bool]:
+    """``_floats_as_fragments`` of only the members ``keys`` of ``value`` (a shallow
+    copy holding them converted); the other members are taken as they are."""
+    converted = dict(value)
+    for key in keys:
+        converted[key], foreign = _floats_as_fragments(value[key])
+        if foreign:
+            return value, True
+    return converted, False
+
+
+def canonical_json(
+    value: Any, *, exact: bool | None = None, exact_only_under: tuple[str, ...] | None = None
+) -> bytes:
     """RFC 8785 bytes of ``value``.
 
     ``exact`` says whether the value may hold floats or non-ASCII keys: the ingest path
     learns it while validating; ``None`` finds out by walking the value. Floats alone
     are written by ``es_number`` and msgspec; non-ASCII keys go to the ``rfc8785``
-    package, whose key order is by UTF-16 code units."""
+    package, whose key order is by UTF-16 code units.
+
+    ``exact_only_under`` names the members of ``value`` (an object with ASCII keys)
+    that may hold them: the caller knows that the rest holds none (an event's typed
+    fields), so the exact path looks only there (measured: a typical event's whole
+    document took ~20 µs to walk, its metadata and changes ~3)."""
     if exact is None:
         exact = needs_exact_path(value)
     try:
         if not exact:
             return _ENCODER.encode(value)
-        converted, foreign = _floats_as_fragments(value)
+        if exact_only_under is None:
+            converted, foreign = _floats_as_fragments(value)
+        else:
+            converted, foreign = _fragments_under(value, exact_only_under)
         if foreign:
             return bytes(rfc8785.dumps(_big_ints_as_floats(value)))
         return _ENCODER.encode(converted)

@@ -31,6 +31,9 @@ ACTION_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+$")
 COUNTRY_RE = re.compile(r"^[A-Za-z]{2}$")
+# The members of an event's document that hold free JSON: the only places where a
+# float or a non-ASCII object key can be (every other field is typed).
+FREE_JSON_FIELDS = ("changes", "metadata")
 
 # The last segment of an action says what kind of action it is, when the client
 # does not: "client.bill.update" -> update, "user.login" -> login.
@@ -323,13 +326,14 @@ def _normalize(event: EventIn, tenant: TenantInfo, received_us: int) -> Prepared
         "idempotency_key": event.idempotency_key,
     }
     try:
-        canonical = canonical_json(doc, exact=free.exact)
+        canonical = canonical_json(doc, exact=free.exact, exact_only_under=FREE_JSON_FIELDS)
         digest = None
         if event.idempotency_key is not None:
             said = {k: v for k, v in doc.items() if k not in ("id", "seq", "received_at")}
             if event.occurred_at is None:
                 said.pop("occurred_at")
-            digest = sha256(canonical_json(said, exact=free.exact)).digest()
+            digest = sha256(canonical_json(
+                said, exact=free.exact, exact_only_under=FREE_JSON_FIELDS)).digest()
     except CanonicalFormError as exc:
         raise _Bad("body", f"cannot be put in canonical form: {exc}") from None
     head, tail = split_at_seq(canonical)
