@@ -215,17 +215,23 @@ def build_terms(
     for value in (doc["description"], doc["reason"], scope):
         if value:
             body.append(value)
-    body.extend(change["field"] for change in doc["changes"])
+    for change in doc["changes"]:
+        body.append(change["field"])
     body.extend(metadata_text)
     terms = EventTerms(
         body=FIELD_BREAK.join(body),
-        actor=FIELD_BREAK.join(w for w in (actor["id"], actor["name"], actor["email"]) if w),
+        actor=_actor_words(actor["id"], actor["name"], actor["email"]),
         target=FIELD_BREAK.join(target_words),
         keys=" ".join(keys),
     )
     if vector:
         terms.vector = tsvector_binary(terms)
     return terms
+
+
+@lru_cache(maxsize=16_384)  # the same staff and automations act again and again
+def _actor_words(actor_id: str, name: str | None, email: str | None) -> str:
+    return FIELD_BREAK.join(w for w in (actor_id, name, email) if w)
 
 
 @lru_cache(maxsize=4096)
