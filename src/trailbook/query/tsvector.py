@@ -81,40 +81,68 @@ _POSITION_MASK = 0x3FFF
 _KEY_POSITION = 1 | _WEIGHT_BITS[KEYS]  # text positions start at 2
 
 
-def lexemes(terms: EventTerms) -> tuple[dict[str, list[int]], list[str]]:
+# A word's positions: a tuple where shared with the actor's cached lexemes (copied to
+# a list only when an event adds to them).
+Places = list[int] | tuple[int, ...]
+
+
+def _add_words(positions: dict[str, Places], column: str, bits: int, position: int) -> int:
+    """Add the words of one text column, after a gap, from ``position``; return the
+    position of its last word."""
+    position = min(position + 1, MAX_POSITION)  # the gap before each field
+    for word in _raw_words(column):
+        if position < MAX_POSITION:
+            position += 1
+        if word == FIELD_BREAK_WORD:
+            continue  # a gap between two fields
+        seen = positions.get(word)
+        if seen is None:
+            if len(word) * 4 > MAX_WORD_BYTES and len(word.encode()) > MAX_WORD_BYTES:
+                continue
+            positions[word] = [position | bits]
+            continue
+        if isinstance(seen, tuple):
+            seen = positions[word] = list(seen)
+        if seen[-1] & _POSITION_MASK == position:  # a word repeated at the cap
+            seen[-1] = position | max(bits, seen[-1] & ~_POSITION_MASK)
+        elif len(seen) < MAX_POSITIONS_PER_WORD:
+            seen.append(position | bits)
+    return position
+
+
+@lru_cache(maxsize=16_384)  # the same staff and automations act again and again
+def _actor_lexemes(actor: str) -> tuple[tuple[tuple[str, tuple[int, ...]], ...], int]:
+    """The lexemes of an actor column (always the first), and its last position."""
+    positions: dict[str, Places] = {}
+    position = _add_words(positions, actor, _WEIGHT_BITS[ACTOR], 0)
+    return tuple((word, tuple(places)) for word, places in positions.items()), position
+
+
+def lexemes(terms: EventTerms) -> tuple[dict[str, Places], list[str]]:
     """The lexemes of ``terms``, as PostgreSQL would read them from a literal: the
     words, each with its positions (WordEntryPos: position and weight bits),
     increasing, each position once (the highest weight kept); and the key tokens that
     are not also words, each at position 1 with weight D (one is enough for them).
-    A key token that is also a word is among the words, with position 1D first."""
-    positions: dict[str, list[int]] = {}
+    A key token that is also a word is among the words, with position 1D first.
+
+    The actor's words are made once per actor; the target and body columns follow
+    from its last position."""
+    positions: dict[str, Places] = {}
     position = 0
-    for column, weight in ((terms.actor, ACTOR), (terms.target, TARGET), (terms.body, BODY)):
-        if not column:
-            continue
-        bits = _WEIGHT_BITS[weight]
-        position = min(position + 1, MAX_POSITION)  # the gap before each field
-        for word in _raw_words(column):
-            if position < MAX_POSITION:
-                position += 1
-            if word == FIELD_BREAK_WORD:
-                continue  # a gap between two fields
-            seen = positions.get(word)
-            if seen is None:
-                if len(word) * 4 > MAX_WORD_BYTES and len(word.encode()) > MAX_WORD_BYTES:
-                    continue
-                positions[word] = [position | bits]
-            elif seen[-1] & _POSITION_MASK == position:  # a word repeated at the cap
-                seen[-1] = position | max(bits, seen[-1] & ~_POSITION_MASK)
-            elif len(seen) < MAX_POSITIONS_PER_WORD:
-                seen.append(position | bits)
+    if terms.actor:
+        actor, position = _actor_lexemes(terms.actor)
+        positions.update(actor)
+    for column, weight in ((terms.target, TARGET), (terms.body, BODY)):
+        if column:
+            position = _add_words(positions, column, _WEIGHT_BITS[weight], position)
     keys = list(dict.fromkeys(terms.keys.split()))
     also_words = positions.keys() & keys
     for key in also_words:  # a text word that is also a key token
-        seen = positions[key]
+        seen = list(positions[key])
         if len(seen) >= MAX_POSITIONS_PER_WORD:
             seen.pop()
         seen.insert(0, _KEY_POSITION)
+        positions[key] = seen
     if also_words:
         keys = [key for key in keys if key not in also_words]
     return positions, keys
