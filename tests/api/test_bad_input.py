@@ -288,6 +288,7 @@ def at_limit_and_over() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]
     """(name, event at the limit, event just over it, the field to be named)."""
     target = {"id": "t", "type": "x"}
     filler = "x" * (32 * 1024 - len('{"blob":""}'))
+    changes_filler = "x" * (32 * 1024 - len('[{"field":"f","old":null,"new":""}]'))
     return [
         ("description", minimal_event(description="d" * 2000),
          minimal_event(description="d" * 2001), "description"),
@@ -298,6 +299,10 @@ def at_limit_and_over() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]
          "metadata" + ".a" * 8),
         ("metadata bytes", minimal_event(metadata={"blob": filler}),
          minimal_event(metadata={"blob": filler + "x"}), "metadata"),
+        ("metadata bytes with a float", minimal_event(metadata={"blob": filler[:-8], "f": 0.5}),
+         minimal_event(metadata={"blob": filler[:-7], "f": 0.5}), "metadata"),
+        ("changes bytes", minimal_event(changes=[{"field": "f", "new": changes_filler}]),
+         minimal_event(changes=[{"field": "f", "new": changes_filler + "x"}]), "changes"),
         ("big int", minimal_event(metadata={"n": MAX_SAFE}),
          minimal_event(metadata={"n": MAX_SAFE + 1}), "metadata.n"),
         ("negative int", minimal_event(metadata={"n": -MAX_SAFE}),
