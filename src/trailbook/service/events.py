@@ -118,7 +118,7 @@ class EventService:
         than the API's."""
         prepared = self.prepare_lines(tenant, batches, processes=processes)
         return self._loaded(store_batches(
-            prepared, *self._bulk_store(tenant), skip_invalid=skip_invalid,
+            prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored))
 
     def ingest_stream(
@@ -134,7 +134,7 @@ class EventService:
         info = self._info(tenant)
         prepared = (prepare_events(info, batch, now_us()) for batch in batches)
         return self._loaded(store_batches(
-            prepared, *self._bulk_store(tenant), skip_invalid=skip_invalid,
+            prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored))
 
     def _loaded(self, result: StreamResult) -> StreamResult:
@@ -143,7 +143,7 @@ class EventService:
             self.store.refresh_statistics()
         return result
 
-    def _bulk_store(self, tenant: Tenant) -> tuple[Plan, Apply]:
+    def bulk_store(self, tenant: Tenant) -> tuple[Plan, Apply]:
         """How bulk ingest seals a batch ahead, and how it writes one."""
         info = self._info(tenant)
 
