@@ -147,8 +147,8 @@ def canonical_json(
 
     ``exact_only_under`` names the members of ``value`` (an object with ASCII keys)
     that may hold them: the caller knows that the rest holds none (an event's typed
-    fields), so the exact path looks only there (measured: a typical event's whole
-    document took ~20 µs to walk, its metadata and changes ~3)."""
+    fields), so the exact path looks only there (measured on demo events with a float:
+    ~24 µs an event walking the whole document, ~9 walking only these)."""
     if exact is None:
         exact = needs_exact_path(value)
     try:
