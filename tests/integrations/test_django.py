@@ -43,6 +43,9 @@ def django_ready(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
 
         call_command("migrate", verbosity=0)
     yield
+    # Its sender would go on retrying the unreachable address (with random jitter)
+    # through every later test of the run.
+    settings.TRAILBOOK["CLIENT"].close(timeout=0.1)
 
 
 @pytest.fixture
