@@ -5,11 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from trailbook.model.event import convert_event
 from trailbook.service.app import Trailbook
 from trailbook.service.health import HealthService
 from trailbook.settings import load_settings
-from trailbook.store.records import Tenant
+from trailbook.store.records import ChainHead, Tenant
 
 
 def ingest(tb: Trailbook, tenant: Tenant, count: int) -> None:
@@ -33,6 +35,30 @@ def test_a_healthy_trail_has_no_problem(tb: Trailbook, tenant: Tenant) -> None:
     assert report.ready
     [chain] = [f for f in report.findings if f.check == "chain"]
     assert chain.data["checkpoint"] == 150  # signed after the batch that crossed 100
+
+
+def test_events_and_a_checkpoint_stored_while_the_check_reads_are_no_problem(
+        tb: Trailbook, tenant: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ingest goes on while the check reads: a checkpoint signed past the head the
+    check read is not taken for events removed."""
+    ingest(tb, tenant, 100)
+    read_head = tb.store.chain_head
+
+    def head_then_more_events(tenant_id: int) -> ChainHead | None:
+        head = read_head(tenant_id)
+        monkeypatch.setattr(tb.store, "chain_head", read_head)
+        ingest(tb, tenant, 150)  # signs a checkpoint past that head
+        return head
+
+    monkeypatch.setattr(tb.store, "chain_head", head_then_more_events)
+
+    report = tb.health.check()
+
+    [chain] = [f for f in report.findings if f.check == "chain"]
+    assert chain.status == "ok", chain.detail
+    assert chain.data == {"head": 100, "relinked": 100, "checkpoint": 100}
+    newest = tb.store.latest_checkpoint(tenant.id)
+    assert newest is not None and newest.seq == 250  # it was signed meanwhile
 
 
 def test_a_tampered_newest_event_is_critical(tb: Trailbook, tenant: Tenant,

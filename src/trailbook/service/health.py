@@ -185,11 +185,13 @@ class HealthService:
         """Re-link the tenant's newest events up to its head, and check the newest
         signed checkpoint: its signature, and that the stored chain still holds the
         hash it signed."""
+        # The checkpoint first: one signed while this reads (ingest goes on) lies at or
+        # below the head read after it, and is not taken for events removed.
+        newest = self.store.latest_checkpoint(tenant.id)
         head = self.store.chain_head(tenant.id)
         if head is None:
             return Finding("chain", "ok", "no events yet", tenant.name)
         start = max(0, head.seq - self.settings.health_chain_events)
-        newest = self.store.latest_checkpoint(tenant.id)
         previous, at_checkpoint = GENESIS, None
         try:
             for seq, previous in relinked(self.store, tenant.id, start, head.seq):
