@@ -94,7 +94,7 @@ def with_schema(url: str, schema: str) -> str:
 def tb(data_dir: Path, database_url: str | None) -> Iterator[Trailbook]:
     instance = Trailbook.open(load_settings(
         data_dir=data_dir, database_url=database_url, checkpoint_every_events=100,
-        **CHEAP_PASSWORDS))
+        **CHEAP_PASSWORDS, **QUIET_SCHEDULE))
     yield instance
     instance.close()
 
@@ -173,8 +173,9 @@ def server_env() -> dict[str, str]:
 
 # The scheduled tasks that record events in every trail (the health check, the
 # partition upkeep) run at epoch-aligned period starts; a test that counts the events
-# of a trail must not meet one mid-run, so the served process gets periods of ten
-# years unless the test sets them through ``server_env``.
+# of a trail must not meet one mid-run, so the in-process Trailbook (``tb``, whose app
+# runs the scheduler) and the served process get periods of ten years, unless a test
+# sets them (``server_env``).
 QUIET_SCHEDULE = {"health_check_seconds": str(10 * 365 * 86_400),
                   "task_retention_seconds": str(10 * 365 * 86_400),
                   "task_partitions_seconds": str(10 * 365 * 86_400)}
