@@ -41,7 +41,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 
 @dataclass(frozen=True)
 class ThreadTime:
-    name: str  # the process's command, and the thread's name where it has its own
+    name: str  # a validation worker, a thread of this process, or a command line
     user: int  # clock ticks
     system: int
 
