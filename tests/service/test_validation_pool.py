@@ -44,6 +44,18 @@ def test_batches_come_back_in_order_with_their_errors() -> None:
     assert [errors for _, errors, _ in got] == [[(b % 40, "action")] for b in range(9)]
 
 
+def test_workers_yield_the_cpu_to_the_writer() -> None:
+    """The workers run at the lowest priority, so that the one writer, which bulk
+    ingest waits for, never waits for a core behind them."""
+    own = os.getpriority(os.PRIO_PROCESS, 0)
+    assert own < 19
+    with ValidationPool(2) as pool:
+        list(pool.prepare(INFO, _batches(4, 10)))  # each worker has served a batch
+        niceness = [os.getpriority(os.PRIO_PROCESS, pid) for pid in pool.pids]
+    assert niceness == [19, 19]  # the lowest priority, whatever the caller's
+    assert os.getpriority(os.PRIO_PROCESS, 0) == own
+
+
 def _gone(pid: int) -> bool:
     try:
         os.kill(pid, 0)

@@ -18,6 +18,7 @@ import contextlib
 import fcntl
 import functools
 import multiprocessing
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -44,13 +45,16 @@ def _roomier(conn: Connection) -> None:
         fcntl.fcntl(conn.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
-def serve_jobs(jobs: Connection, results: Connection, work: Work) -> None:
+def serve_jobs(jobs: Connection, results: Connection, work: Work, niceness: int = 0) -> None:
     """A worker process's loop: do each job it is sent, in order, and answer it. A job
     that raises is answered ``(False, "Type: message")``, which the caller's reader
     turns into ``WorkerLost`` (the caller then does the job itself, and raises what
     that raises). Ends on the end of the jobs, a None job, or a caller that stopped
-    listening. Tuned like the writer (``runtime``)."""
+    listening. Tuned like the writer (``runtime``), and made ``niceness`` nicer."""
     tune_for_throughput()
+    if niceness:
+        with contextlib.suppress(OSError):
+            os.nice(niceness)
     while True:
         try:
             job = jobs.recv()
@@ -70,16 +74,18 @@ def serve_jobs(jobs: Connection, results: Connection, work: Work) -> None:
 
 
 class PipeWorker:
-    """One worker process (forkserver) doing ``work`` with each job, and its pipes."""
+    """One worker process (forkserver) doing ``work`` with each job, and its pipes.
+    ``niceness`` lowers the process's CPU priority by that much (``os.nice``)."""
 
-    def __init__(self, work: Work, name: str) -> None:
+    def __init__(self, work: Work, name: str, *, niceness: int = 0) -> None:
         context = multiprocessing.get_context("forkserver")
         jobs_in, self._jobs = context.Pipe(duplex=False)
         self.results, results_out = context.Pipe(duplex=False)
         _roomier(self._jobs)
         _roomier(self.results)
-        self.process = context.Process(target=serve_jobs, args=(jobs_in, results_out, work),
-                                       name=name, daemon=True)
+        self.process = context.Process(
+            target=serve_jobs, args=(jobs_in, results_out, work, niceness), name=name,
+            daemon=True)
         self.process.start()
         jobs_in.close()
         results_out.close()
