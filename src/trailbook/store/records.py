@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import msgspec
+
 
 @dataclass(frozen=True, slots=True)
 class Tenant:
@@ -37,8 +39,11 @@ class StoredEvent:
     hash: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class Appended:
+class Appended(msgspec.Struct, frozen=True, gc=False):
+    """What an append answers for one event. A struct, not a dataclass: one is made
+    for every event appended, and a frozen dataclass took ~0.4 µs to make (a struct
+    ~0.05)."""
+
     id: str
     seq: int
     hash: bytes

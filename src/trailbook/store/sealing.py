@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 from trailbook.errors import idempotency_conflict
-from trailbook.integrity.chain import seal
 from trailbook.integrity.merkle_store import leaf_of
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
@@ -50,6 +50,7 @@ class SealedBatch:
         self._repeats: list[tuple[int, int]] = []  # (index, index of its first)
         self.sealed: list[Sealed] = []
         seen: dict[str, int] = {}
+        results, sealed = self._results, self.sealed
         for index, event in enumerate(events):
             key = event.idempotency_key
             if key is not None:
@@ -62,15 +63,18 @@ class SealedBatch:
                 if found is not None:
                     if found.digest != event.idempotency_digest:
                         raise idempotency_conflict(key)
-                    self._results[index] = Appended(found.id, found.seq, found.hash, True)
+                    results[index] = Appended(found.id, found.seq, found.hash, True)
                     continue
                 seen[key] = index
             seq += 1
-            before = previous
-            canonical, previous = seal(before, seq, event.canonical_head,
-                                       event.canonical_tail)
-            self.sealed.append((index, seq, canonical, previous))
-            self._results[index] = Appended(event.id, seq, previous, False, before)
+            # ``chain.seal``, written out: this loop runs for every event stored.
+            canonical = b"%b%d%b" % (event.canonical_head, seq, event.canonical_tail)
+            link = sha256(previous)
+            link.update(canonical)
+            chain_hash = link.digest()
+            sealed.append((index, seq, canonical, chain_hash))
+            results[index] = Appended(event.id, seq, chain_hash, False, previous)
+            previous = chain_hash
         self.head = (seq, previous)
 
     def answers(self) -> list[Appended]:
