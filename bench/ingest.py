@@ -45,7 +45,7 @@ import psycopg
 from trailbook.runtime import tune_for_throughput
 from trailbook.service.app import Trailbook
 from trailbook.service.demo import demo_events
-from trailbook.service.events import BULK_BATCH
+from trailbook.service.events import BULK_BATCH, BULK_TRANSACTION
 from trailbook.settings import load_settings
 
 
@@ -273,7 +273,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=1000, help="events per HTTP request")
     parser.add_argument("--store-batch", type=int, default=BULK_BATCH,
-                        help="events per store transaction in (a) and (b)")
+                        help="events per validated batch in (b)")
     parser.add_argument("--clients", type=int, default=4, help="concurrent HTTP clients")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes")
     parser.add_argument("--processes", type=int, default=None,
@@ -295,9 +295,9 @@ def main() -> None:
         if "floor" in only:
             if pg:
                 with postgres_schema(pg, "floor") as url:
-                    results["floor"] = bench_copy_floor(events, url, args.store_batch)
+                    results["floor"] = bench_copy_floor(events, url, BULK_TRANSACTION)
             else:
-                results["floor"] = bench_floor(events, folder, args.store_batch)
+                results["floor"] = bench_floor(events, folder, BULK_TRANSACTION)
             print(f"(a) floor: {results['floor']:,.0f} events/s", flush=True)
         if "store" in only:
             with postgres_schema(pg, "store") if pg else nullcontext(None) as url:
@@ -328,9 +328,11 @@ def main() -> None:
           f"{platform.python_version()}, {engine}, {time.strftime('%Y-%m-%d')}\n")
     print("| path | events/s | ratio to floor |\n|---|---:|---:|")
     labels = {
-        "floor": "(a) raw COPY, unindexed table" if args.database
-        else "(a) raw executemany, unindexed table",
-        "store": f"(b) store append, batches of {args.store_batch:,}, "
+        "floor": f"(a) raw COPY, unindexed table, transactions of {BULK_TRANSACTION:,}"
+        if args.database
+        else f"(a) raw executemany, unindexed table, transactions of {BULK_TRANSACTION:,}",
+        "store": f"(b) store append, batches of {args.store_batch:,} in transactions of "
+        f"{BULK_TRANSACTION:,}, "
         f"{args.processes if args.processes is not None else min(os.cpu_count() or 1, 8)} "
         "validation process(es)",
         "http": f"(c) HTTP API, {args.workers} worker(s), {args.clients} clients, "

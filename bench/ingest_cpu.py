@@ -31,7 +31,7 @@ from ingest import make_events, postgres_schema
 
 from trailbook.runtime import tune_for_throughput
 from trailbook.service.app import Trailbook
-from trailbook.service.events import BULK_BATCH
+from trailbook.service.events import BULK_BATCH, BULK_TRANSACTION
 from trailbook.service.pipeline import store_batches
 from trailbook.service.validation_pool import PreparedBatch
 from trailbook.settings import load_settings
@@ -134,7 +134,8 @@ def main() -> None:
                                                    processes=args.processes)
                 plan, apply = tb.events.bulk_store(tenant)
                 result = store_batches(until_last(prepared, len(batches), marks), plan, apply,
-                                       skip_invalid=False)
+                                       skip_invalid=False,
+                                       transaction_events=BULK_TRANSACTION)
                 assert result.stored == len(events), result
     finally:
         shutil.rmtree(folder, ignore_errors=True)

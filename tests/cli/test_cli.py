@@ -162,7 +162,7 @@ def test_ingest_skip_invalid_stores_the_valid_lines(home: Path, tmp_path: Path) 
 
 
 def test_skip_invalid_names_lines_beyond_the_first_batch(home: Path, tmp_path: Path) -> None:
-    # Files are stored in batches of BULK_BATCH (5000) events: line numbers of invalid
+    # Files are validated in batches of BULK_BATCH (5000) lines: line numbers of invalid
     # lines in later batches must still be the file's own.
     bad = {3: "Bad!", 5004: "Also Bad", 6100: "x..y"}
     lines: list[object] = []

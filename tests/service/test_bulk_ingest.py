@@ -88,3 +88,31 @@ def test_a_long_stream_is_checkpointed_without_reading_back(
     assert read_back == []
     monkeypatch.undo()
     assert tb.integrity.verify(tenant).ok
+
+
+@pytest.mark.parametrize(("every", "transactions"), [
+    (250, [300, 300, 300, 100]),  # never more than a checkpoint's worth, in whole batches
+    (100_000, [1000]),  # at most BULK_TRANSACTION: here the whole stream
+])
+def test_batches_are_stored_a_few_at_a_time(
+    tb: Trailbook, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, every: int,
+    transactions: list[int]
+) -> None:
+    tb.checkpoints.every = every
+    sizes: list[int] = []
+    original = tb.store.apply_append
+
+    def spy(plan):  # type: ignore[no-untyped-def]
+        sizes.append(len(plan.events))
+        return original(plan)
+
+    monkeypatch.setattr(tb.store, "apply_append", spy)
+    reported: list[tuple[int, int]] = []
+    result = tb.events.ingest_lines(
+        tenant, batches_of(lines(1000), 100), processes=0,
+        on_stored=lambda number, appended: reported.append((number, len(appended))))
+    assert sizes == transactions
+    assert reported == [(n, 100) for n in range(10)]  # each batch still reported
+    assert (result.stored, result.batches) == (1000, 10)
+    assert descriptions(tb, tenant) == [f"bulk event {n}" for n in range(1000)]
+    assert tb.integrity.verify(tenant).ok

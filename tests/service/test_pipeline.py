@@ -114,3 +114,53 @@ def test_skip_invalid_writes_the_rest_of_each_batch() -> None:
     assert store.written() == [[1], [3]]
     assert seen == [(0, 1), (1, 0)]
     assert (result.stored, result.invalid, result.batches) == (2, 2, 3)
+
+
+def test_batches_share_a_transaction_until_it_holds_enough_events() -> None:
+    store = FakeStore()
+    stored: list[tuple[int, list[str]]] = []
+    result = store_batches(
+        [batch(1, 2), batch(3), batch(4, 5, 6), batch(7), batch(8)], store.plan, store.apply,
+        skip_invalid=False, transaction_events=3,
+        on_stored=lambda n, appended: stored.append((n, [a.id for a in appended])))
+    assert store.written() == [[1, 2, 3], [4, 5, 6], [7, 8]]
+    # Each batch is still reported on its own, with its own answers, in order.
+    assert stored == [(0, ["1", "2"]), (1, ["3"]), (2, ["4", "5", "6"]), (3, ["7"]),
+                      (4, ["8"])]
+    assert (result.stored, result.batches) == (8, 5)
+
+
+def test_an_invalid_batch_raises_after_the_batches_before_it_are_stored_together() -> None:
+    store = FakeStore()
+    bad = ValidationFailed("the event is not valid")
+    stored: list[int] = []
+    with pytest.raises(ValidationFailed):
+        store_batches([batch(1), batch(2), batch(3, errors=[(1, bad)]), batch(4)],
+                      store.plan, store.apply, skip_invalid=False, transaction_events=10,
+                      on_stored=lambda n, appended: stored.append(n))
+    assert store.written() == [[1, 2]] and stored == [0, 1]
+
+
+def test_a_failed_transaction_stores_none_of_its_batches_and_nothing_after() -> None:
+    store = FakeStore()
+    store.fail_on = [3, 4]
+    stored: list[int] = []
+    with pytest.raises(RuntimeError, match="disk full"):
+        store_batches([batch(1), batch(2), batch(3), batch(4), batch(5), batch(6)],
+                      store.plan, store.apply, skip_invalid=False, transaction_events=2,
+                      on_stored=lambda n, appended: stored.append(n))
+    assert store.written() == [[1, 2]]
+    assert stored == [0, 1]
+
+
+def test_skip_invalid_groups_what_is_left_of_each_batch() -> None:
+    store = FakeStore()
+    bad = ValidationFailed("the event is not valid")
+    stored: list[tuple[int, int]] = []
+    result = store_batches(
+        [batch(1, errors=[(1, bad)]), batch(errors=[(0, bad)]), batch(3, 4)], store.plan,
+        store.apply, skip_invalid=True, transaction_events=100,
+        on_stored=lambda n, appended: stored.append((n, len(appended))))
+    assert store.written() == [[1, 3, 4]]
+    assert stored == [(0, 1), (2, 2)]
+    assert (result.stored, result.invalid, result.batches) == (3, 2, 3)

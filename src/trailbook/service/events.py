@@ -48,7 +48,9 @@ BULK_STATISTICS_EVENTS = 100_000
 
 log = logging.getLogger("trailbook.ingest")
 
-BULK_BATCH = 5000  # events per transaction for files, demo data and copies
+BULK_BATCH = 5000  # events per validated batch for files, demo data and copies
+# Events per transaction when those batches are stored: four batches at a time.
+BULK_TRANSACTION = 20_000
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
 
@@ -119,7 +121,8 @@ class EventService:
         prepared = self.prepare_lines(tenant, batches, processes=processes)
         return self._loaded(store_batches(
             prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
-            on_invalid=on_invalid, on_stored=on_stored))
+            on_invalid=on_invalid, on_stored=on_stored,
+            transaction_events=self._transaction_events()))
 
     def ingest_stream(
         self,
@@ -135,7 +138,14 @@ class EventService:
         prepared = (prepare_events(info, batch, now_us()) for batch in batches)
         return self._loaded(store_batches(
             prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
-            on_invalid=on_invalid, on_stored=on_stored))
+            on_invalid=on_invalid, on_stored=on_stored,
+            transaction_events=self._transaction_events()))
+
+    def _transaction_events(self) -> int:
+        """Events per bulk transaction: ``BULK_TRANSACTION``, but never more than a
+        checkpoint's worth, so that bulk loads are checkpointed every
+        ``checkpoint_every_events`` too (checkpoints are signed after a transaction)."""
+        return min(BULK_TRANSACTION, self.checkpoints.every)
 
     def _loaded(self, result: StreamResult) -> StreamResult:
         """After a large bulk load, the store's statistics are brought up to date."""
