@@ -84,21 +84,16 @@ def test_a_long_stream_is_checkpointed_without_reading_back(
 
     monkeypatch.setattr(tb.store, "chain_links", spy)
     tb.events.ingest_lines(tenant, batches_of(lines(1000), 100), processes=2)
-    assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == [300, 600, 900]
+    # One transaction (see below), checkpointed every 250 events all the same.
+    assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == [250, 500, 750, 1000]
     assert read_back == []
     monkeypatch.undo()
     assert tb.integrity.verify(tenant).ok
 
 
-@pytest.mark.parametrize(("every", "transactions"), [
-    (250, [300, 300, 300, 100]),  # never more than a checkpoint's worth, in whole batches
-    (100_000, [1000]),  # at most BULK_TRANSACTION: here the whole stream
-])
 def test_batches_are_stored_a_few_at_a_time(
-    tb: Trailbook, tenant: Tenant, monkeypatch: pytest.MonkeyPatch, every: int,
-    transactions: list[int]
+    tb: Trailbook, tenant: Tenant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    tb.checkpoints.every = every
     sizes: list[int] = []
     original = tb.store.apply_append
 
@@ -107,12 +102,16 @@ def test_batches_are_stored_a_few_at_a_time(
         return original(plan)
 
     monkeypatch.setattr(tb.store, "apply_append", spy)
+    monkeypatch.setattr("trailbook.service.events.BULK_TRANSACTION", 300)
     reported: list[tuple[int, int]] = []
     result = tb.events.ingest_lines(
         tenant, batches_of(lines(1000), 100), processes=0,
         on_stored=lambda number, appended: reported.append((number, len(appended))))
-    assert sizes == transactions
+    assert sizes == [300, 300, 300, 100]  # whole batches, until a transaction is full
     assert reported == [(n, 100) for n in range(10)]  # each batch still reported
     assert (result.stored, result.batches) == (1000, 10)
     assert descriptions(tb, tenant) == [f"bulk event {n}" for n in range(1000)]
+    # The conftest's checkpoint_every_events is 100: a checkpoint every 100 events,
+    # though each transaction held 300.
+    assert [c.seq for c in tb.store.list_checkpoints(tenant.id)] == list(range(100, 1001, 100))
     assert tb.integrity.verify(tenant).ok

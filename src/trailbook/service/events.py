@@ -49,7 +49,7 @@ BULK_STATISTICS_EVENTS = 100_000
 log = logging.getLogger("trailbook.ingest")
 
 BULK_BATCH = 5000  # events per validated batch for files, demo data and copies
-# Events per transaction when those batches are stored: four batches at a time.
+# Events per transaction when those batches are stored: a few batches at a time.
 BULK_TRANSACTION = 20_000
 MAX_PAGE = 500
 DEFAULT_PAGE = 50
@@ -122,7 +122,7 @@ class EventService:
         return self._loaded(store_batches(
             prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored,
-            transaction_events=self._transaction_events()))
+            transaction_events=BULK_TRANSACTION))
 
     def ingest_stream(
         self,
@@ -139,13 +139,7 @@ class EventService:
         return self._loaded(store_batches(
             prepared, *self.bulk_store(tenant), skip_invalid=skip_invalid,
             on_invalid=on_invalid, on_stored=on_stored,
-            transaction_events=self._transaction_events()))
-
-    def _transaction_events(self) -> int:
-        """Events per bulk transaction: ``BULK_TRANSACTION``, but never more than a
-        checkpoint's worth, so that bulk loads are checkpointed every
-        ``checkpoint_every_events`` too (checkpoints are signed after a transaction)."""
-        return min(BULK_TRANSACTION, self.checkpoints.every)
+            transaction_events=BULK_TRANSACTION))
 
     def _loaded(self, result: StreamResult) -> StreamResult:
         """After a large bulk load, the store's statistics are brought up to date."""
@@ -162,7 +156,12 @@ class EventService:
 
         def apply(planned: AppendPlan) -> list[Appended]:
             appended = self.store.apply_append(planned)
-            self.checkpoints.after_append(tenant, appended)
+            # A transaction can hold more than a checkpoint's worth of events: it is
+            # checkpointed as that many appends one after another would be, so a bulk
+            # load is signed every ``checkpoint_every_events`` as API traffic is.
+            every = self.checkpoints.every
+            for start in range(0, len(appended), every):
+                self.checkpoints.after_append(tenant, appended[start:start + every])
             return appended
 
         return plan, apply
