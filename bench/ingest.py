@@ -290,15 +290,14 @@ def main() -> None:
     events = make_events(args.events)
     folder = Path(tempfile.mkdtemp(prefix="trailbook-bench-"))
     results: dict[str, float] = {}
-    transaction = BULK_TRANSACTION  # events per transaction of bulk ingest
     try:
         pg = args.database
         if "floor" in only:
             if pg:
                 with postgres_schema(pg, "floor") as url:
-                    results["floor"] = bench_copy_floor(events, url, transaction)
+                    results["floor"] = bench_copy_floor(events, url, BULK_TRANSACTION)
             else:
-                results["floor"] = bench_floor(events, folder, transaction)
+                results["floor"] = bench_floor(events, folder, BULK_TRANSACTION)
             print(f"(a) floor: {results['floor']:,.0f} events/s", flush=True)
         if "store" in only:
             with postgres_schema(pg, "store") if pg else nullcontext(None) as url:
@@ -329,11 +328,11 @@ def main() -> None:
           f"{platform.python_version()}, {engine}, {time.strftime('%Y-%m-%d')}\n")
     print("| path | events/s | ratio to floor |\n|---|---:|---:|")
     labels = {
-        "floor": f"(a) raw COPY, unindexed table, transactions of {transaction:,}"
+        "floor": f"(a) raw COPY, unindexed table, transactions of {BULK_TRANSACTION:,}"
         if args.database
-        else f"(a) raw executemany, unindexed table, transactions of {transaction:,}",
+        else f"(a) raw executemany, unindexed table, transactions of {BULK_TRANSACTION:,}",
         "store": f"(b) store append, batches of {args.store_batch:,} in transactions of "
-        f"{transaction:,}, "
+        f"{BULK_TRANSACTION:,}, "
         f"{args.processes if args.processes is not None else min(os.cpu_count() or 1, 8)} "
         "validation process(es)",
         "http": f"(c) HTTP API, {args.workers} worker(s), {args.clients} clients, "

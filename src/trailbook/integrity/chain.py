@@ -19,7 +19,9 @@ _SEQ_AT = len(b'"seq":')
 
 
 def link(previous: bytes, canonical: bytes) -> bytes:
-    return sha256(previous + canonical).digest()
+    digest = sha256(previous)
+    digest.update(canonical)  # not previous + canonical: no copy of the document
+    return digest.digest()
 
 
 def split_at_seq(canonical: bytes, seq: int = 0) -> tuple[bytes, bytes]:

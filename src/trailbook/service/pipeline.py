@@ -7,7 +7,7 @@ the GIL after every SQLite step (measured, docs/benchmarks.md).
 Batches are validated (and reported) as they come, but stored a few at a time: one
 transaction per ``transaction_events`` events costs the database less than one per
 batch (measured at 1,000,000 events: transactions of 20,000 rather than 5,000 made
-bulk ingest ~7% faster, docs/benchmarks.md).
+bulk ingest ~11% faster, docs/benchmarks.md).
 
 Storing is itself two steps: sealing a batch and making its rows (Python, under the
 GIL), then writing them (mostly the database's own work, without the GIL). So each
@@ -90,9 +90,9 @@ def store_batches(
     """Store each validated batch all-or-nothing, in order. Without ``skip_invalid``
     the first batch holding an invalid event raises its first error (the batches
     before it are stored, nothing of it); with it, invalid events go to
-    ``on_invalid`` and the rest of their batch is stored. A batch that fails to be
-    written raises its error once the batches before it are stored; none after it is
-    written. ``on_stored`` is called in this thread, in order, once for each batch.
+    ``on_invalid`` and the rest of their batch is stored. A transaction that fails to
+    be written raises its error once the ones before it are stored; nothing after it
+    is written. ``on_stored`` is called in this thread, in order, once for each batch.
 
     Consecutive batches share one transaction until it holds ``transaction_events``
     events (0: each batch is a transaction of its own); the batches of a transaction
@@ -100,17 +100,18 @@ def store_batches(
     result = StreamResult()
     written = _Written(result, on_stored)
     previous: AppendPlan | None = None
-    events: list[PreparedEvent] = []
-    parts: list[tuple[int, int]] = []
-
-    def write() -> None:
-        nonlocal previous, events, parts
-        if events:
-            previous = plan(events, previous)
-            written.start(writer, apply, parts, previous)
-            events, parts = [], []
-
+    events: list[PreparedEvent] = []  # the transaction being gathered
+    parts: list[tuple[int, int]] = []  # its batches: (number, events)
     with short_gil_turns(), ThreadPoolExecutor(1, "trailbook-writer") as writer:
+
+        def write() -> None:
+            """Seal the gathered transaction and hand it to the writer."""
+            nonlocal previous, events, parts
+            if events:
+                previous = plan(events, previous)
+                written.start(writer, apply, parts, previous)
+                events, parts = [], []
+
         try:
             for number, batch in enumerate(batches):
                 if batch.errors:
@@ -127,7 +128,7 @@ def store_batches(
                 result.batches += 1
                 if not batch.events:
                     continue
-                events = events + batch.events if events else batch.events
+                events.extend(batch.events)
                 parts.append((number, len(batch.events)))
                 if len(events) >= transaction_events:
                     write()

@@ -31,7 +31,7 @@ _line_decoder = msgspec.json.Decoder(EventIn)
 # Validation workers run at the lowest CPU priority. The one writer is what bulk ingest
 # waits for: with more busy threads than cores, it otherwise waited for a core behind
 # them (measured at 1,000,000 events on 2 cores: ~18% of its time runnable but not
-# running; with the workers at nice 19 the whole load ran 5-8% faster; see
+# running; with the workers at nice 19 the whole load ran 5-7% faster; see
 # docs/benchmarks.md). Workers still get every cycle the writer leaves idle.
 WORKER_NICENESS = 19
 log = logging.getLogger("trailbook.ingest")

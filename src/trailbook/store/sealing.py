@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from hashlib import sha256
 from typing import Any
 
 from trailbook.errors import idempotency_conflict
+from trailbook.integrity.chain import seal
 from trailbook.integrity.merkle_store import leaf_of
 from trailbook.model.normalize import TenantInfo
 from trailbook.model.prepared import PreparedEvent
@@ -67,11 +67,8 @@ class SealedBatch:
                     continue
                 seen[key] = index
             seq += 1
-            # ``chain.seal``, written out: this loop runs for every event stored.
-            canonical = b"%b%d%b" % (event.canonical_head, seq, event.canonical_tail)
-            link = sha256(previous)
-            link.update(canonical)
-            chain_hash = link.digest()
+            canonical, chain_hash = seal(previous, seq, event.canonical_head,
+                                         event.canonical_tail)
             sealed.append((index, seq, canonical, chain_hash))
             results[index] = Appended(event.id, seq, chain_hash, False, previous)
             previous = chain_hash
