@@ -25,7 +25,7 @@ from trailbook.model import limits as L
 from trailbook.model.event import SERVER_FIELDS, EventIn
 from trailbook.model.prepared import PreparedEvent
 from trailbook.model.timefmt import format_us, parse_rfc3339, to_us
-from trailbook.query.terms import build_terms
+from trailbook.query.terms import EventTerms, build_terms
 
 ACTION_RE = re.compile(r"^[a-z0-9_-]+(\.[a-z0-9_-]+)*$")
 CATEGORY_RE = re.compile(r"^[a-z][a-z0-9_-]*$")
@@ -390,8 +390,6 @@ def restore_prepared(
     to another store: the same bytes, so sealed at the same seq after the same chain
     it gets the same hash. Search terms are made afresh for ``tenant`` (its id there)."""
     value = orjson.loads(doc)
-    free = _FreeJson()
-    free.walk(value["metadata"], "metadata", 0)
     head, tail = split_at_seq(doc, seq)
     event_id = uuid.UUID(value["id"])
     return PreparedEvent(
@@ -402,7 +400,19 @@ def restore_prepared(
         action=value["action"],
         canonical_head=head,
         canonical_tail=tail,
-        terms=build_terms(tenant.id, value, free.texts, vector=tenant.search_vector),
+        terms=_stored_terms(tenant.id, value, tenant.search_vector),
         idempotency_key=value["idempotency_key"],
         idempotency_digest=idempotency_digest,
     )
+
+
+def stored_terms(tenant_id: int, doc: bytes) -> EventTerms:
+    """The search terms of a stored event (its canonical form), made again: what the
+    full-text index was given for it when it was appended."""
+    return _stored_terms(tenant_id, orjson.loads(doc), False)
+
+
+def _stored_terms(tenant_id: int, value: dict[str, Any], vector: bool) -> EventTerms:
+    free = _FreeJson()
+    free.walk(value["metadata"], "metadata", 0)
+    return build_terms(tenant_id, value, free.texts, vector=vector)

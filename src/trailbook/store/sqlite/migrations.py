@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 
 from trailbook.model.timefmt import format_us, now_us
 from trailbook.store import schema_files
 from trailbook.store.schema_files import Migration
+from trailbook.store.sqlite import fulltext
 
 
 def known_migrations() -> list[Migration]:
@@ -14,6 +16,11 @@ def known_migrations() -> list[Migration]:
 
 
 LATEST = known_migrations()[-1].version
+
+# What a migration needs beyond SQL, run after its script in the same transaction.
+PYTHON_STEPS: dict[int, Callable[[sqlite3.Connection], object]] = {
+    11: fulltext.refill,  # the full-text index made anew is filled from the events
+}
 
 
 def current_version(conn: sqlite3.Connection) -> int:
@@ -42,15 +49,16 @@ def apply_migrations(conn: sqlite3.Connection, where: str) -> list[int]:
     for migration in known_migrations():
         if migration.version <= version:
             continue
-        script = (
-            "BEGIN IMMEDIATE;\n"
-            + migration.sql
-            + "\nINSERT INTO schema_migrations (version, name, applied_at) VALUES "
-            + f"({migration.version}, '{migration.name}', '{format_us(now_us())}');\nCOMMIT;"
-        )
         try:
-            conn.executescript(script)
-        except sqlite3.Error:
+            conn.executescript("BEGIN IMMEDIATE;\n" + migration.sql)
+            step = PYTHON_STEPS.get(migration.version)
+            if step is not None:
+                step(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (migration.version, migration.name, format_us(now_us())))
+            conn.execute("COMMIT")
+        except BaseException:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from trailbook.model.normalize import TenantInfo, restore_prepared
+from trailbook.model.normalize import TenantInfo
 from trailbook.store.purges import PurgedRow, PurgeRecord, write_purge
 from trailbook.store.records import ChainRow
+from trailbook.store.sqlite import fulltext
 from trailbook.store.sqlite.runner import SQLiteTransactionRunner
 
 GUARDS = ("events_append_only_delete", "annotations_append_only_delete")
@@ -41,15 +42,7 @@ def purge(conn: sqlite3.Connection, tenant: TenantInfo, record: PurgeRecord,
         GUARDS).fetchall()
     for name, _ in guards:
         conn.execute(f"DROP TRIGGER {name}")
-    # The full-text index keeps no copy of the text, so an entry is removed by giving
-    # back the very terms it was made from, made again from the stored record.
-    entries = []
-    for row in rows:
-        terms = restore_prepared(row.doc, row.seq, tenant, None).terms
-        entries.append((row.pos, terms.body, terms.actor, terms.target, terms.keys))
-    conn.executemany(
-        "INSERT INTO events_fts (events_fts, rowid, body, actor, target, keys)"
-        " VALUES ('delete', ?, ?, ?, ?, ?)", entries)
+    fulltext.delete_entries(conn, tenant.id, ((row.pos, row.doc) for row in rows))
     positions = [(tenant.id, row.pos) for row in rows]
     conn.executemany("DELETE FROM annotations WHERE tenant_id = ? AND event_pos = ?",
                      positions)

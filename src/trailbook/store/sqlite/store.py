@@ -51,7 +51,7 @@ from trailbook.store.sealing import (
     StoredKey,
     plan_ahead,
 )
-from trailbook.store.sqlite import facets, migrations
+from trailbook.store.sqlite import facets, fulltext, migrations
 from trailbook.store.sqlite import purge as purging
 from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
@@ -61,7 +61,7 @@ PAGE_SIZE = 8192  # bytes; see _connect
 SHARE_SECONDS = 30.0  # how long a tenant's share of the events is taken as read
 
 _EVENT_COLUMNS = "pos, tenant_id, seq, id, category, action, idem_key, idem_digest, hash, doc"
-_FTS_COLUMNS = "rowid, body, actor, target, keys"
+_FTS_COLUMNS = fulltext.COLUMNS
 # Rows per INSERT statement: one sqlite3_step each, so few calls (and few GIL
 # hand-overs when other threads run); 1,000 x 10 columns stays under SQLite's
 # 32,766 bound parameters.
