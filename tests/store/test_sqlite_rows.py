@@ -14,6 +14,7 @@ import orjson
 from conftest import minimal_event
 from trailbook.integrity.chain import GENESIS
 from trailbook.model.event import EventIn
+from trailbook.query.filters import EventFilter
 from trailbook.service.app import Trailbook
 from trailbook.settings import load_settings
 
@@ -43,3 +44,16 @@ def test_appended_rows_hold_blobs_and_nulls_as_the_schema_means(tmp_path: Path) 
     for row in rows:
         previous = hashlib.sha256(previous + row[8]).digest()
         assert previous == row[7]
+
+
+def test_a_batch_goes_in_whole_where_sqlite_binds_few_parameters(tmp_path: Path) -> None:
+    """Rows go in as many per statement as SQLite's bound-parameter limit allows:
+    builds with a low limit (999 before SQLite 3.32) take a large batch too."""
+    with Trailbook.open(load_settings(data_dir=tmp_path)) as tb:
+        tb.store._writer.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)  # type: ignore[attr-defined]
+        tenant = tb.tenants.create("acme")
+        events = [minimal_event(description=f"reboot number {n}") for n in range(1000)]
+        stored = tb.events.ingest(tenant, msgspec.convert(events, list[EventIn]))
+        assert [a.seq for a in stored] == list(range(1, 1001))
+        found = tb.events.search(tenant, EventFilter(text="number 777"), None, 10).events
+        assert [e.seq for e in found] == [778]
