@@ -54,11 +54,12 @@ def refill(conn: sqlite3.Connection) -> int:
             return done
         new: list[Entry] = []
         for pos, tenant_id, doc in rows:
-            new += entries(tenant_id, [(pos, _bytes(doc))])
+            new += entries(tenant_id, [(pos, doc_bytes(doc))])
         conn.executemany(f"INSERT INTO events_fts ({COLUMNS}) VALUES (?, ?, ?, ?, ?)", new)
         done += len(rows)
         after = rows[-1][0]
 
 
-def _bytes(value: object) -> bytes:
+def doc_bytes(value: object) -> bytes:
+    """A stored document as bytes (read back as a blob, or as text if written so)."""
     return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]

@@ -25,12 +25,8 @@ def scan(conn: sqlite3.Connection, tenant_id: int, category: str, after_pos: int
         f"SELECT {SCAN_COLUMNS} FROM events WHERE tenant_id = ? AND category = ?"
         " AND pos > ? AND pos < ? ORDER BY pos LIMIT ?",
         (tenant_id, category, after_pos, before_pos, limit)).fetchall()
-    return [ChainRow(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], _bytes(r[6]), bytes(r[7]))
-            for r in rows]
-
-
-def _bytes(value: object) -> bytes:
-    return value.encode() if isinstance(value, str) else bytes(value)  # type: ignore[call-overload]
+    return [ChainRow(r[0], r[1], bytes(r[2]), r[3], r[4], r[5], fulltext.doc_bytes(r[6]),
+                     bytes(r[7])) for r in rows]
 
 
 def purge(conn: sqlite3.Connection, tenant: TenantInfo, record: PurgeRecord,
