@@ -20,20 +20,18 @@ log = logging.getLogger("trailbook.store")
 Entry = tuple[int, str, str, str, str]
 
 
-def entries(tenant_id: int, rows: Iterable[tuple[int, bytes]]) -> list[Entry]:
-    """The index entries of stored events of ``tenant_id``, given as (pos, doc)."""
-    found = []
-    for pos, doc in rows:
-        terms = stored_terms(tenant_id, doc)
-        found.append((pos, terms.body, terms.actor, terms.target, terms.keys))
-    return found
+def _entry(tenant_id: int, pos: int, doc: bytes) -> Entry:
+    """The index entry of the stored event at ``pos`` of ``tenant_id``."""
+    terms = stored_terms(tenant_id, doc)
+    return (pos, terms.body, terms.actor, terms.target, terms.keys)
 
 
 def delete_entries(conn: sqlite3.Connection, tenant_id: int,
                    rows: Iterable[tuple[int, bytes]]) -> None:
+    """Remove the entries of stored events of ``tenant_id``, given as (pos, doc)."""
     conn.executemany(
         f"INSERT INTO events_fts (events_fts, {COLUMNS}) VALUES ('delete', ?, ?, ?, ?, ?)",
-        entries(tenant_id, rows))
+        [_entry(tenant_id, pos, doc) for pos, doc in rows])
 
 
 def refill(conn: sqlite3.Connection) -> int:
@@ -52,10 +50,8 @@ def refill(conn: sqlite3.Connection) -> int:
             (after, REBUILD_CHUNK)).fetchall()
         if not rows:
             return done
-        new: list[Entry] = []
-        for pos, tenant_id, doc in rows:
-            new += entries(tenant_id, [(pos, doc_bytes(doc))])
-        conn.executemany(f"INSERT INTO events_fts ({COLUMNS}) VALUES (?, ?, ?, ?, ?)", new)
+        conn.executemany(f"INSERT INTO events_fts ({COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+                         [_entry(tenant_id, pos, doc_bytes(doc)) for pos, tenant_id, doc in rows])
         done += len(rows)
         after = rows[-1][0]
 

@@ -71,8 +71,7 @@ _EVENT_ROW = "(?, ?, ?, ?, ?, ?, NULLIF(?, ''), NULLIF(?, x''), ?, ?)"
 _NO_BLOB = bytearray()
 _FTS_COLUMNS = fulltext.COLUMNS
 # Rows per INSERT statement: one sqlite3_step each, so few calls (and few GIL
-# hand-overs when other threads run); 1,000 x 10 columns stays under SQLite's
-# 32,766 bound parameters.
+# hand-overs when other threads run); fewer where SQLite binds fewer parameters.
 ROWS_PER_STATEMENT = 1000
 # An append's full-text rows go in as few statements as SQLite's bound-parameter
 # limit allows: FTS5 writes its buffered terms out as a new segment at the end of
