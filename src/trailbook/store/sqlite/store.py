@@ -51,7 +51,7 @@ from trailbook.store.sealing import (
     StoredKey,
     plan_ahead,
 )
-from trailbook.store.sqlite import facets, fulltext, migrations
+from trailbook.store.sqlite import facets, fulltext, library, migrations
 from trailbook.store.sqlite import purge as purging
 from trailbook.store.sqlite.runner import SQLiteRunner, SQLiteTransactionRunner
 from trailbook.store.sqlite.search import compile_search, ip_in
@@ -154,6 +154,7 @@ class SQLiteStore:
     ) -> None:
         self.url = url
         self.path = path_from_url(url)
+        library.tune()  # before the process's first connection, if this is it
         if not create and not self.path.exists():
             raise StorageError(f"no Trailbook database at {self.path}")
         self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
