@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import msgspec
 import pytest
 from fastapi.testclient import TestClient
 
@@ -289,6 +290,12 @@ def at_limit_and_over() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]
     target = {"id": "t", "type": "x"}
     filler = "x" * (32 * 1024 - len('{"blob":""}'))
     changes_filler = "x" * (32 * 1024 - len('[{"field":"f","old":null,"new":""}]'))
+    # Numbers msgspec writes four times as long as the canonical form does ("-0.0"
+    # against "0"): the limits hold on msgspec's JSON, however short the canonical one.
+    zeros = [-0.0] * 6000
+    zeros_filler = "x" * (32 * 1024 - len(msgspec.json.encode({"l": zeros, "s": ""})))
+    changes_zeros_filler = "x" * (32 * 1024 - len(msgspec.json.encode(
+        [{"field": "f", "old": zeros, "new": ""}])))
     return [
         ("description", minimal_event(description="d" * 2000),
          minimal_event(description="d" * 2001), "description"),
@@ -303,6 +310,13 @@ def at_limit_and_over() -> list[tuple[str, dict[str, Any], dict[str, Any], str]]
          minimal_event(metadata={"blob": filler[:-7], "f": 0.5}), "metadata"),
         ("changes bytes", minimal_event(changes=[{"field": "f", "new": changes_filler}]),
          minimal_event(changes=[{"field": "f", "new": changes_filler + "x"}]), "changes"),
+        ("metadata bytes of negative zeros",
+         minimal_event(metadata={"l": zeros, "s": zeros_filler}),
+         minimal_event(metadata={"l": zeros, "s": zeros_filler + "x"}), "metadata"),
+        ("changes bytes of negative zeros",
+         minimal_event(changes=[{"field": "f", "old": zeros, "new": changes_zeros_filler}]),
+         minimal_event(changes=[{"field": "f", "old": zeros, "new": changes_zeros_filler + "x"}]),
+         "changes"),
         ("big int", minimal_event(metadata={"n": MAX_SAFE}),
          minimal_event(metadata={"n": MAX_SAFE + 1}), "metadata.n"),
         ("negative int", minimal_event(metadata={"n": -MAX_SAFE}),
