@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
-import sqlite3
+import sqlite3  # noqa: F401 (loads the library that library_path looks for)
 import threading
 from enum import Enum
 from pathlib import Path
@@ -44,9 +44,8 @@ _outcome: Tuning | None = None
 
 
 def library_path() -> Path | None:
-    """The shared SQLite library mapped into this process (the one ``sqlite3`` uses),
-    or None (not Linux, or SQLite built into Python's ``_sqlite3``)."""
-    assert sqlite3.sqlite_version  # the module, and so its library, is loaded
+    """The shared SQLite library mapped into this process (the one ``sqlite3`` uses:
+    importing it loaded it), or None (not Linux, or SQLite built into ``_sqlite3``)."""
     try:
         maps = Path("/proc/self/maps").read_text()
     except OSError:
