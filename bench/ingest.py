@@ -68,7 +68,8 @@ def make_events(count: int) -> list[bytes]:
 
 
 def bench_floor(events: list[bytes], folder: Path, batch: int) -> float:
-    conn = sqlite3.connect(folder / "floor.db", isolation_level=None)
+    (folder / "floor").mkdir()
+    conn = sqlite3.connect(folder / "floor" / "floor.db", isolation_level=None)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = FULL")
     conn.execute("CREATE TABLE raw (doc BLOB NOT NULL)")
@@ -274,15 +275,10 @@ def bench_http(events: list[bytes], folder: Path, batch: int, clients: int,
     return len(events) / elapsed
 
 
-def settle(*databases: Path, keep: bool) -> None:
-    """The last path out of the way of the next (see above)."""
+def settle(data: Path, keep: bool) -> None:
+    """The last path (its data folder) out of the way of the next (see above)."""
     if not keep:
-        for path in databases:
-            if path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                for name in (path.name, f"{path.name}-wal", f"{path.name}-shm"):
-                    (path.parent / name).unlink(missing_ok=True)
+        shutil.rmtree(data, ignore_errors=True)
     os.sync()
 
 
@@ -317,19 +313,19 @@ def main() -> None:
             else:
                 results["floor"] = bench_floor(events, folder, BULK_TRANSACTION)
             print(f"(a) floor: {results['floor']:,.0f} events/s", flush=True)
-            settle(folder / "floor.db", keep=args.keep)
+            settle(folder / "floor", args.keep)
         if "store" in only:
             with postgres_schema(pg, "store") if pg else nullcontext(None) as url:
                 results["store"] = bench_store(events, folder, args.store_batch,
                                                args.processes, url)
             print(f"(b) store: {results['store']:,.0f} events/s", flush=True)
-            settle(folder / "store", keep=args.keep)
+            settle(folder / "store", args.keep)
         if "http" in only:
             with postgres_schema(pg, "http") if pg else nullcontext(None) as url:
                 results["http"] = bench_http(events, folder, args.batch, args.clients,
                                              args.workers, url)
             print(f"(c) http:  {results['http']:,.0f} events/s", flush=True)
-            settle(folder / "http", keep=args.keep)
+            settle(folder / "http", args.keep)
         lag: dict[str, float] = {}
         if "http" in only and args.rules:
             with postgres_schema(pg, "rules") if pg else nullcontext(None) as url:

@@ -21,7 +21,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 STORE_AT_WORK = """
-    import ctypes, msgspec, sqlite3
+    import msgspec, sqlite3
     from pathlib import Path
     from trailbook.model.event import EventIn
     from trailbook.query.filters import EventFilter
@@ -37,13 +37,11 @@ STORE_AT_WORK = """
     {before}
     with Trailbook.open(load_settings(data_dir=Path({folder!r}))) as tb:
         tenant = tb.tenants.create("acme")
-        stored = tb.events.ingest(tenant, events(300))
+        tb.events.ingest(tenant, events(300))
         found = tb.events.search(tenant, EventFilter(text="number 123"), None, 5).events
         assert [e.seq for e in found] == [124], found
         assert tb.integrity.verify(tenant).ok
-    lib = library.library()
-    lib.sqlite3_memory_used.restype = ctypes.c_int64
-    print(library.tune().name, lib.sqlite3_memory_used() > 0)
+    print(library.tune().name, library.memory_used() > 0)
     {after}
 """
 

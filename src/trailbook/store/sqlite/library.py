@@ -58,14 +58,26 @@ def library_path() -> Path | None:
 
 
 def library() -> ctypes.PyDLL | None:
-    """The library, for calls that keep the GIL (``PyDLL``), or None."""
+    """The library, for calls that keep the GIL (``PyDLL``), with the signatures used
+    here declared; or None."""
     path = library_path()
     if path is None:
         return None
     try:
-        return ctypes.PyDLL(str(path))
+        lib = ctypes.PyDLL(str(path))
     except OSError:
         return None
+    lib.sqlite3_memory_used.restype = ctypes.c_int64
+    lib.sqlite3_malloc.restype = ctypes.c_void_p
+    lib.sqlite3_free.argtypes = [ctypes.c_void_p]
+    return lib
+
+
+def memory_used() -> int | None:
+    """The bytes SQLite counts as allocated in this process (0 with the statistics
+    off), or None where the library cannot be found."""
+    lib = library()
+    return None if lib is None else int(lib.sqlite3_memory_used())
 
 
 def tune() -> Tuning:
@@ -83,9 +95,6 @@ def _tune() -> Tuning:
     lib = library()
     if lib is None:
         return Tuning.NOT_FOUND
-    lib.sqlite3_memory_used.restype = ctypes.c_int64
-    lib.sqlite3_malloc.restype = ctypes.c_void_p
-    lib.sqlite3_free.argtypes = [ctypes.c_void_p]
     if lib.sqlite3_memory_used() != 0:
         return Tuning.IN_USE
     # Nothing counted: either nothing is allocated, or nothing is counted (then a
